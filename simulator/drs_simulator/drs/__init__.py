@@ -1,0 +1,1 @@
+"""DRS emulator laid out like a moto service: models, responses, urls, exceptions."""

@@ -1,0 +1,49 @@
+"""The one place the simulator reads and changes moto's EC2 state directly."""
+from __future__ import annotations
+
+from moto.ec2.exceptions import InvalidInstanceIdError
+from moto.ec2.models import ec2_backends
+
+
+def ec2_backend(account_id: str, region: str):
+    return ec2_backends[account_id][region]
+
+
+def find_instance(instance_id: str, region: str, account_id: str | None = None):
+    """The EC2 instance with this ID in the region (in one account, or in any account), or None."""
+    accounts = [account_id] if account_id else list(ec2_backends.keys())
+    for account in accounts:
+        if account not in ec2_backends:
+            continue
+        try:
+            return ec2_backends[account][region].get_instance(instance_id)
+        except InvalidInstanceIdError:
+            continue
+    return None
+
+
+def find_instance_account(instance_id: str, region: str):
+    """(account, instance) for an instance ID in any account of the region, or (None, None)."""
+    for account in list(ec2_backends.keys()):
+        try:
+            return account, ec2_backends[account][region].get_instance(instance_id)
+        except InvalidInstanceIdError:
+            continue
+    return None, None
+
+
+def instance_tags(backend, resource_id: str) -> dict:
+    return dict(backend.tags.get(resource_id, {}))
+
+
+def set_tags(backend, resource_id: str, tags: dict) -> None:
+    backend.create_tags([resource_id], tags)
+
+
+def platform_of(instance) -> str:
+    return "windows" if (getattr(instance, "platform", None) or "").lower() == "windows" else "linux"
+
+
+def boot_mode_of(instance) -> str:
+    """EC2 boot mode; the simulator keeps it on the instance (moto does not model it)."""
+    return getattr(instance, "boot_mode", None) or ("uefi" if instance.architecture == "arm64" else "legacy-bios")
