@@ -37,6 +37,8 @@ class Runtime:
         self.estate_summary: dict | None = None
 
     def reset(self):
+        """Forget all DRS state, faults, logged requests and settings (moto's reset does the rest)."""
+        self.config = SimConfig()
         self.scheduler.clear()
         self.faults.remove()
         self.log.clear()
