@@ -747,6 +747,10 @@ class DRSBackend:
         if target_arch != server.architecture:
             return (f"Launch into instance {target_id} failed: conflicting instance settings. "
                     f"configuration mismatch: Architecture. Source {server.architecture}, target {target_arch}.")
+        if target_arch != "x86_64":
+            # Launch into an existing instance needs an x86_64, HVM, EBS-backed instance (section 4, rule 4).
+            return (f"Launch into instance {target_id} failed: launching into an existing instance supports only "
+                    f"x86_64 instances; the target is {target_arch}.")
         target_platform = platform_of(instance)
         if target_platform != server.platform:
             return (f"Launch into instance {target_id} failed: configuration mismatch: Platform. Source "
