@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the elasticdr.orchestration project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Every DRS call the collection makes, in one place: paginated, batched to the service's limits,
+retried (on the client built by connection.AWSConnector) and turned into DRSAPIError on failure.
+
+Limits (drs-service-facts sections 2 and 5): filter ID lists hold at most 200 source or recovery
+instance IDs and 1000 job IDs; pages hold at most 1000 items; a job holds at most 100 source servers
+by default (configurable: accounts can raise it).
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DRSAPIError
+
+MAX_FILTER_IDS = 200
+MAX_JOB_FILTER_IDS = 1000
+MAX_PAGE = 1000
+DEFAULT_SERVERS_PER_JOB = 100
+ACTIVE_JOB_STATES = ("PENDING", "STARTED")
+
+
+def chunks(items, size):
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class DRSErrorHandler(AWSErrorHandler):
+    _CUSTOM_EXCEPTION = DRSAPIError
+
+    @classmethod
+    def _is_missing(cls):
+        from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+
+        return is_boto3_error_code("ResourceNotFoundException")
+
+
+class DRSClient:
+    """DRS in one account and region. `client` is a retrying boto3 DRS client (AWSConnector.client)."""
+
+    def __init__(self, client, servers_per_job=DEFAULT_SERVERS_PER_JOB):
+        self.client = client
+        self.servers_per_job = servers_per_job
+        self.calls = 0
+
+    def _call(self, operation, **params):
+        self.calls += 1
+        return getattr(self.client, operation)(aws_retry=True, **params)
+
+    def _pages(self, operation, items_key, **params):
+        params.setdefault("maxResults", MAX_PAGE)
+        while True:
+            page = self._call(operation, **params)
+            for item in page.get(items_key, []):
+                yield item
+            token = page.get("nextToken")
+            if not token:
+                return
+            params["nextToken"] = token
+
+    # ------------------------------------------------------------------ source servers
+    @DRSErrorHandler.common_error_handler("describe DRS source servers")
+    def describe_source_servers(self, source_server_ids=None, staging_account_ids=None):
+        """All source servers, or the given IDs (batched 200 per call); unknown IDs are simply absent."""
+        filters = {}
+        if staging_account_ids:
+            filters["stagingAccountIDs"] = list(staging_account_ids)
+        if source_server_ids is None:
+            return list(self._pages("describe_source_servers", "items", filters=filters))
+        servers = []
+        for batch in chunks(sorted(set(source_server_ids)), MAX_FILTER_IDS):
+            servers.extend(self._pages("describe_source_servers", "items", filters=dict(filters, sourceServerIDs=batch)))
+        return servers
+
+    @DRSErrorHandler.common_error_handler("start replication of source server {source_server_id}")
+    def start_replication(self, source_server_id):
+        return self._call("start_replication", sourceServerID=source_server_id)["sourceServer"]
+
+    @DRSErrorHandler.common_error_handler("stop replication of source server {source_server_id}")
+    def stop_replication(self, source_server_id):
+        return self._call("stop_replication", sourceServerID=source_server_id)["sourceServer"]
+
+    @DRSErrorHandler.common_error_handler("get the replication configuration of {source_server_id}")
+    def get_replication_configuration(self, source_server_id):
+        return _strip(self._call("get_replication_configuration", sourceServerID=source_server_id))
+
+    # ------------------------------------------------------------------ launch configuration
+    @DRSErrorHandler.common_error_handler("get the launch configuration of {source_server_id}")
+    def get_launch_configuration(self, source_server_id):
+        return _strip(self._call("get_launch_configuration", sourceServerID=source_server_id))
+
+    @DRSErrorHandler.common_error_handler("update the launch configuration of {source_server_id}")
+    def update_launch_configuration(self, source_server_id, changes):
+        return _strip(self._call("update_launch_configuration", sourceServerID=source_server_id, **changes))
+
+    @DRSErrorHandler.common_error_handler("describe launch configuration templates")
+    def describe_launch_configuration_templates(self):
+        return list(self._pages("describe_launch_configuration_templates", "items"))
+
+    # ------------------------------------------------------------------ recovery jobs
+    def start_recovery(self, source_server_ids, is_drill, tags=None):
+        """Start one job per batch of at most servers_per_job servers; returns the jobs started.
+
+        Raises DRSAPIError for the first batch DRS refuses; `error.kwargs["started_jobs"]` lists the jobs
+        that were started before it, so a caller can record them (a rerun adopts them).
+        """
+        jobs = []
+        for batch in chunks(source_server_ids, self.servers_per_job):
+            try:
+                jobs.append(self._start_recovery_batch(batch, is_drill, tags or {}))
+            except DRSAPIError as error:
+                error.kwargs["started_jobs"] = jobs
+                error.kwargs["refused_servers"] = batch
+                raise
+        return jobs
+
+    @DRSErrorHandler.common_error_handler("start a recovery job")
+    def _start_recovery_batch(self, batch, is_drill, tags):
+        return self._call("start_recovery", sourceServers=[{"sourceServerID": sid} for sid in batch],
+                          isDrill=bool(is_drill), tags=tags)["job"]
+
+    @DRSErrorHandler.common_error_handler("describe DRS jobs")
+    def describe_jobs(self, job_ids=None, from_date=None):
+        """Jobs by ID (batched 1000 per call) or every job since from_date (ISO string)."""
+        if job_ids is not None:
+            jobs = []
+            for batch in chunks(sorted(set(job_ids)), MAX_JOB_FILTER_IDS):
+                jobs.extend(self._pages("describe_jobs", "items", filters={"jobIDs": batch}))
+            return jobs
+        filters = {"fromDate": from_date} if from_date else {}
+        return list(self._pages("describe_jobs", "items", filters=filters))
+
+    @DRSErrorHandler.common_error_handler("describe the log of job {job_id}")
+    def describe_job_log_items(self, job_id):
+        return list(self._pages("describe_job_log_items", "items", jobID=job_id))
+
+    @DRSErrorHandler.common_error_handler("describe recovery snapshots of {source_server_id}")
+    def describe_recovery_snapshots(self, source_server_id, order="DESC"):
+        return list(self._pages("describe_recovery_snapshots", "items", sourceServerID=source_server_id, order=order))
+
+    # ------------------------------------------------------------------ recovery instances
+    @DRSErrorHandler.common_error_handler("describe recovery instances")
+    def describe_recovery_instances(self, recovery_instance_ids=None, source_server_ids=None):
+        if recovery_instance_ids is not None:
+            out = []
+            for batch in chunks(sorted(set(recovery_instance_ids)), MAX_FILTER_IDS):
+                out.extend(self._pages("describe_recovery_instances", "items", filters={"recoveryInstanceIDs": batch}))
+            return out
+        if source_server_ids is not None:
+            out = []
+            for batch in chunks(sorted(set(source_server_ids)), MAX_FILTER_IDS):
+                out.extend(self._pages("describe_recovery_instances", "items", filters={"sourceServerIDs": batch}))
+            return out
+        return list(self._pages("describe_recovery_instances", "items", filters={}))
+
+    @DRSErrorHandler.common_error_handler("start reverse replication of recovery instance {recovery_instance_id}")
+    def reverse_replication(self, recovery_instance_id):
+        return self._call("reverse_replication", recoveryInstanceID=recovery_instance_id)["reversedDirectionSourceServerArn"]
+
+    @DRSErrorHandler.common_error_handler("disconnect recovery instance {recovery_instance_id}")
+    def disconnect_recovery_instance(self, recovery_instance_id):
+        self._call("disconnect_recovery_instance", recoveryInstanceID=recovery_instance_id)
+
+    @DRSErrorHandler.common_error_handler("delete recovery instance {recovery_instance_id}")
+    def delete_recovery_instance(self, recovery_instance_id):
+        self._call("delete_recovery_instance", recoveryInstanceID=recovery_instance_id)
+
+    # TerminateRecoveryInstances is deliberately absent: it terminates the EC2 instance, which for
+    # launch-into is the pre-provisioned target or the original server (drs-service-facts section 4).
+
+    # ------------------------------------------------------------------ staging accounts
+    @DRSErrorHandler.common_error_handler("list staging accounts")
+    def list_staging_accounts(self):
+        return [a["accountID"] for a in self._pages("list_staging_accounts", "accounts", maxResults=50)]
+
+    @DRSErrorHandler.common_error_handler("list source servers extensible from staging account {staging_account_id}")
+    def list_extensible_source_servers(self, staging_account_id):
+        return list(self._pages("list_extensible_source_servers", "items", stagingAccountID=staging_account_id,
+                                maxResults=300))
+
+    @DRSErrorHandler.common_error_handler("extend source server {source_server_arn}")
+    def create_extended_source_server(self, source_server_arn, tags=None):
+        params = {"sourceServerArn": source_server_arn}
+        if tags:
+            params["tags"] = tags
+        return self._call("create_extended_source_server", **params)["sourceServer"]
+
+    # ------------------------------------------------------------------ tags
+    @DRSErrorHandler.common_error_handler("tag DRS resource {arn}")
+    def tag_resource(self, arn, tags):
+        self._call("tag_resource", resourceArn=arn, tags=tags)
+
+
+def _strip(response):
+    response = dict(response)
+    response.pop("ResponseMetadata", None)
+    return response
+
+
+def launch_into_target(launch_configuration):
+    """The launch-into target instance ID of a launch configuration, or None."""
+    return (launch_configuration.get("launchIntoInstanceProperties") or {}).get("launchIntoEC2InstanceID") or None
+
+
+def source_instance_id(source_server):
+    return ((source_server.get("sourceProperties") or {}).get("identificationHints") or {}).get("awsInstanceID")
+
+
+def replication_info(source_server):
+    """(state, lag seconds or None) of a source server."""
+    info = source_server.get("dataReplicationInfo") or {}
+    return info.get("dataReplicationState"), parse_duration(info.get("lagDuration"))
+
+
+def staging_account_of(source_server):
+    area = source_server.get("stagingArea") or {}
+    if area.get("status") == "EXTENDED":
+        return area.get("stagingAccountID")
+    return None
+
+
+def parse_duration(value):
+    """Seconds in an ISO-8601 duration such as PT1M30.5S or P1DT2H; None for None or garbage."""
+    if not value or not isinstance(value, str) or not value.startswith("P"):
+        return None
+    seconds = 0.0
+    number = ""
+    in_time = False
+    units_date = {"D": 86400.0, "W": 604800.0}
+    units_time = {"H": 3600.0, "M": 60.0, "S": 1.0}
+    for char in value[1:]:
+        if char == "T":
+            in_time = True
+        elif char.isdigit() or char == ".":
+            number += char
+        else:
+            table = units_time if in_time else units_date
+            if char not in table or not number:
+                return None
+            seconds += float(number) * table[char]
+            number = ""
+    return None if number else seconds

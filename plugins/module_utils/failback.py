@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the elasticdr.orchestration project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Reverse replication for failback between AWS regions (drs-service-facts section 7).
+
+After failover, ReverseReplication(recovery instance) in the recovery region creates a FAILBACK-direction
+source server in the origin account/region. Failback may launch only once that server is CONTINUOUS with a
+small lag. Failback servers are found by identificationHints.awsInstanceID (= the recovery instance's EC2
+ID): the reversedDirectionSourceServerArn link goes stale across repeated cycles [field].
+"""
+
+import time
+
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import replication_info
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import source_instance_id
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import staging_account_of
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
+
+READY_STATE = "CONTINUOUS"
+BAD_STATES = ("STALLED", "DISCONNECTED", "STOPPED", "PAUSED")
+
+
+def server_id_from_arn(arn):
+    return arn.rsplit("/", 1)[-1] if arn else None
+
+
+def failback_servers_by_instance(origin_servers):
+    """{protected EC2 instance ID: FAILBACK source server} among source servers of the origin region."""
+    out = {}
+    for server in origin_servers:
+        if server.get("replicationDirection") == "FAILBACK":
+            instance_id = source_instance_id(server)
+            if instance_id:
+                out[instance_id] = server
+    return out
+
+
+class ReverseReplication:
+    """recovery_drs: DRSClient in the recovery region; origin_drs: DRSClient in the origin (primary) region."""
+
+    def __init__(self, recovery_drs, origin_drs):
+        self.recovery_drs = recovery_drs
+        self.origin_drs = origin_drs
+
+    def plan(self, recovery_instance_ids):
+        """Read state; decide which recovery instances need ReverseReplication. No mutating call."""
+        ids = list(recovery_instance_ids)
+        records = {r["recoveryInstanceID"]: r for r in self.recovery_drs.describe_recovery_instances(ids)}
+        missing = [i for i in ids if i not in records]
+        if missing:
+            raise ConfigurationError(
+                f"No recovery instance {', '.join(missing)} in the recovery region.", server=", ".join(missing),
+                remediation="Reverse replication starts from recovery instances: run the failover first, or check "
+                            "the recovery region and role.")
+        originals = {s["sourceServerID"]: s for s in self.recovery_drs.describe_source_servers(
+            [r["sourceServerID"] for r in records.values()])}
+        existing = failback_servers_by_instance(self.origin_drs.describe_source_servers())
+        entries = []
+        for rid in ids:
+            record = records[rid]
+            original = originals.get(record["sourceServerID"], {})
+            reversed_server = existing.get(record.get("ec2InstanceID") or rid)
+            entries.append({
+                "recovery_instance_id": rid,
+                "original_source_server_id": record["sourceServerID"],
+                "original_instance_id": source_instance_id(original) if original else None,
+                "staging_account_id": staging_account_of(original) if original else None,
+                "reversed_source_server_id": reversed_server["sourceServerID"] if reversed_server else None,
+                "reversed_source_server_arn": reversed_server.get("arn") if reversed_server else None,
+                "needs_start": reversed_server is None,
+            })
+        return entries
+
+    def start(self, entries):
+        """ReverseReplication for the entries that need it; fills in the reversed server."""
+        started = []
+        for entry in entries:
+            if entry["needs_start"]:
+                arn = self.recovery_drs.reverse_replication(entry["recovery_instance_id"])
+                entry["reversed_source_server_arn"] = arn
+                entry["reversed_source_server_id"] = server_id_from_arn(arn)
+                entry["needs_start"] = False
+                started.append(entry["recovery_instance_id"])
+        return started
+
+    def observe(self, entries, lag_threshold):
+        """Refresh replication state and readiness of every entry with a reversed server (one batched read)."""
+        ids = [e["reversed_source_server_id"] for e in entries if e.get("reversed_source_server_id")]
+        servers = {s["sourceServerID"]: s for s in self.origin_drs.describe_source_servers(ids)} if ids else {}
+        for entry in entries:
+            server = servers.get(entry.get("reversed_source_server_id"))
+            state, lag = replication_info(server) if server else (None, None)
+            entry["replication_state"] = state
+            entry["lag_seconds"] = lag
+            entry["ready"] = state == READY_STATE and lag is not None and lag < lag_threshold
+        return entries
+
+    def wait(self, entries, lag_threshold=60.0, timeout=3600.0, poll_interval=30.0, sleep=time.sleep,
+             clock=time.monotonic, on_progress=None):
+        """Poll until every reversed server is ready, or the timeout. Returns (entries, timed_out, polls)."""
+        started = clock()
+        polls = 0
+        while True:
+            self.observe(entries, lag_threshold)
+            polls += 1
+            if on_progress:
+                on_progress(entries)
+            if all(e["ready"] for e in entries):
+                return entries, False, polls
+            if clock() - started + poll_interval > timeout:
+                return entries, True, polls
+            sleep(poll_interval)

@@ -1,0 +1,338 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the elasticdr.orchestration project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Instance matching: DRS source servers -> their source EC2 instances -> launch-into targets.
+
+The algorithm (docs/INSTANCE_MATCHING_ALGORITHM.md):
+1. read the DRS source servers (recovery account/region), batched;
+2. read their source instances by identificationHints.awsInstanceID (source account/region), batched;
+   if the source region cannot be read (it may be the disaster), fall back to what DRS recorded;
+3. name each server by its source instance's match tag (default Name), normalised;
+4. read every candidate target (instances carrying the match tag in the recovery account/region) in pages;
+5. pair by normalised name, explicit overrides first; report duplicates and ambiguities, never guess;
+6. validate each pair; a target claimed by two servers invalidates both.
+Every step is a dict lookup: time and calls grow linearly with the number of servers and pages.
+"""
+
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import source_instance_id
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import staging_account_of
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import LAUNCH_INTO_TAG_KEY
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import LAUNCH_INTO_TAG_VALUE
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import primary_private_ip
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import state_of
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import tags_of
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DRSAPIError
+
+ERROR = "error"
+WARNING = "warning"
+
+
+def normalise(value):
+    """Match-tag values compare case-insensitively, ignoring surrounding and repeated whitespace."""
+    if value is None:
+        return None
+    text = " ".join(str(value).split()).lower()
+    return text or None
+
+
+def instance_family(instance_type):
+    return (instance_type or "").split(".", 1)[0] or None
+
+
+def _check(name, passed, message, severity=ERROR):
+    return {"name": name, "passed": bool(passed), "severity": severity, "message": message}
+
+
+def validate_pair(source, target, options):
+    """The checks of one pair (drs-service-facts section 4). `source` is a SourceView, `target` an EC2
+    instance dict. Returns a list of {name, passed, severity, message}."""
+    checks = []
+    target_id = target["InstanceId"]
+    tagged = tags_of(target).get(LAUNCH_INTO_TAG_KEY) == LAUNCH_INTO_TAG_VALUE
+    checks.append(_check("launch_into_tag", tagged,
+                         f"{target_id} carries {LAUNCH_INTO_TAG_KEY}={LAUNCH_INTO_TAG_VALUE}" if tagged else
+                         f"{target_id} lacks the tag {LAUNCH_INTO_TAG_KEY}={LAUNCH_INTO_TAG_VALUE}"))
+    state = state_of(target)
+    if state == "stopped":
+        checks.append(_check("target_state", True, f"{target_id} is stopped"))
+    elif state in ("pending", "running", "stopping"):
+        severity = ERROR if options.get("require_stopped") else WARNING
+        checks.append(_check("target_state", False,
+                             f"{target_id} is {state}; it must be stopped before the launch "
+                             "(drs_recovery stops tagged targets when stop_targets is true)", severity))
+    else:
+        checks.append(_check("target_state", False, f"{target_id} is {state} and cannot be launched into"))
+    target_arch = target.get("Architecture") or "x86_64"
+    if source.architecture:
+        checks.append(_check("architecture", target_arch == source.architecture,
+                             f"source {source.architecture}, target {target_arch}"))
+    checks.append(_check("architecture_supported", target_arch == "x86_64",
+                         f"launch into an existing instance needs x86_64; the target is {target_arch}"))
+    target_platform = "windows" if (target.get("Platform") or "").lower() == "windows" else "linux"
+    if source.platform:
+        checks.append(_check("platform", target_platform == source.platform,
+                             f"source {source.platform}, target {target_platform}"))
+    boot = target.get("BootMode")
+    if boot:
+        wanted = "legacy-bios" if (source.platform or target_platform) == "linux" else source.boot_mode
+        if wanted:
+            checks.append(_check("boot_mode", boot == wanted, f"target boots {boot}; {wanted} is needed"))
+    root = target.get("RootDeviceType")
+    if root:
+        checks.append(_check("root_device", root == "ebs", f"root device type {root} (EBS needed)"))
+    if source.instance_type and target.get("InstanceType"):
+        same = instance_family(source.instance_type) == instance_family(target["InstanceType"])
+        checks.append(_check("instance_type_family", same,
+                             f"source {source.instance_type}, target {target['InstanceType']}"
+                             + ("" if same else " (right-sizing NONE keeps the target's type)"), WARNING))
+    zone = (target.get("Placement") or {}).get("AvailabilityZone")
+    checks.append(_check("subnet_az", bool(target.get("SubnetId") and zone),
+                         f"target in {target.get('SubnetId')} ({zone})" if target.get("SubnetId")
+                         else f"{target_id} is not in a VPC subnet"))
+    groups = [g.get("GroupName") or g.get("GroupId") for g in target.get("SecurityGroups") or []]
+    checks.append(_check("security_groups", bool(groups),
+                         f"target security groups: {', '.join(groups)}" if groups else f"{target_id} has no security group"))
+    if source.security_groups and groups:
+        missing = sorted(set(source.security_groups) - set(groups))
+        checks.append(_check("security_group_names", not missing,
+                             "target has every source security group name" if not missing else
+                             f"source security groups missing on the target: {', '.join(missing)}", WARNING))
+    target_ip = primary_private_ip(target)
+    if source.private_ip:
+        same_ip = target_ip == source.private_ip
+        severity = ERROR if options.get("require_same_private_ip") else WARNING
+        checks.append(_check("private_ip", same_ip,
+                             f"source {source.private_ip}, target {target_ip}"
+                             + ("" if same_ip else " (the recovered server will use the target's IP)"), severity))
+    return checks
+
+
+def pair_is_valid(checks):
+    return all(c["passed"] or c["severity"] != ERROR for c in checks)
+
+
+class SourceView:
+    """What the matcher knows of one protected server."""
+
+    __slots__ = ("source_server", "source_server_id", "source_instance_id", "name", "private_ip", "architecture",
+                 "platform", "boot_mode", "instance_type", "security_groups", "staging_account_id", "wave",
+                 "name_from")
+
+    def __init__(self, source_server, instance, match_tag, wave_tag):
+        self.source_server = source_server
+        self.source_server_id = source_server["sourceServerID"]
+        self.source_instance_id = source_instance_id(source_server)
+        props = source_server.get("sourceProperties") or {}
+        server_tags = source_server.get("tags") or {}
+        if instance is not None:
+            tags = tags_of(instance)
+            self.name = tags.get(match_tag)
+            self.name_from = "source_instance"
+            self.private_ip = primary_private_ip(instance)
+            self.architecture = instance.get("Architecture") or "x86_64"
+            self.platform = "windows" if (instance.get("Platform") or "").lower() == "windows" else "linux"
+            self.boot_mode = instance.get("BootMode")
+            self.instance_type = instance.get("InstanceType")
+            self.security_groups = [g.get("GroupName") for g in instance.get("SecurityGroups") or [] if g.get("GroupName")]
+            wave = tags.get(wave_tag) if wave_tag else None
+        else:
+            # The source region may be unreachable (it may be the disaster): use what DRS recorded.
+            self.name = server_tags.get(match_tag) or (props.get("identificationHints") or {}).get("hostname")
+            self.name_from = "drs_source_server"
+            nics = props.get("networkInterfaces") or []
+            primary = next((n for n in nics if n.get("isPrimary")), nics[0] if nics else {})
+            self.private_ip = (primary.get("ips") or [None])[0]
+            self.architecture = props.get("architecture")
+            os_name = ((props.get("os") or {}).get("fullString") or "").lower()
+            self.platform = "windows" if "windows" in os_name else ("linux" if os_name else None)
+            self.boot_mode = None
+            self.instance_type = props.get("recommendedInstanceType")
+            self.security_groups = []
+            wave = None
+        if wave is None and wave_tag:
+            wave = server_tags.get(wave_tag)
+        self.wave = wave
+        self.staging_account_id = staging_account_of(source_server)
+
+
+class MatchResult:
+    def __init__(self):
+        self.pairs = []
+        self.unmatched = []
+        self.ambiguous = []
+        self.invalid = []
+        self.notes = []
+        self.considered = 0
+
+    @property
+    def match_rate(self):
+        return round(len(self.pairs) / self.considered, 4) if self.considered else 0.0
+
+    def to_dict(self):
+        return {
+            "pairs": self.pairs, "unmatched": self.unmatched, "ambiguous": self.ambiguous, "invalid": self.invalid,
+            "match_rate": self.match_rate, "considered": self.considered, "notes": self.notes,
+        }
+
+
+class InstanceMatcher:
+    """Pairs source servers with launch-into targets. Clients are module_utils DRSClient/EC2Client objects.
+
+    source_ec2 reads the source account/region (None: rely on DRS's records only); target_ec2 reads the
+    recovery account/region, where DRS launches.
+    """
+
+    def __init__(self, drs, source_ec2, target_ec2, match_tag="Name", wave_tag="drs:wave", options=None):
+        self.drs = drs
+        self.source_ec2 = source_ec2
+        self.target_ec2 = target_ec2
+        self.match_tag = match_tag
+        self.wave_tag = wave_tag
+        self.options = dict(options or {})
+
+    def match(self, names=None, source_server_ids=None, overrides=None, source_servers=None):
+        """Match the servers named (by match tag value) or given by ID, or every FAILOVER source server.
+
+        overrides: {name or source server ID: target instance ID}, explicit pairs that win over tags.
+        source_servers: already-read DRS source servers (skips the DRS read).
+        """
+        result = MatchResult()
+        overrides = dict(overrides or {})
+        servers = source_servers
+        if servers is None:
+            servers = self.drs.describe_source_servers(source_server_ids)
+        servers = [s for s in servers if s.get("replicationDirection", "FAILOVER") == "FAILOVER"]
+        if source_server_ids is not None:
+            wanted_ids = set(source_server_ids)
+            servers = [s for s in servers if s["sourceServerID"] in wanted_ids]
+            for missing in sorted(wanted_ids - {s["sourceServerID"] for s in servers}):
+                result.unmatched.append({"name": None, "source_server_id": missing,
+                                         "reason": "no FAILOVER source server with this ID in the recovery region"})
+
+        views = self._source_views(servers, result)
+        wanted_names = None
+        if names is not None:
+            wanted_names = {normalise(n): n for n in names}
+            by_name = {}
+            for view in views:
+                by_name.setdefault(normalise(view.name), []).append(view)
+            views = [v for v in views if normalise(v.name) in wanted_names]
+            for key, name in sorted(wanted_names.items()):
+                if key not in by_name:
+                    result.unmatched.append({"name": name, "source_server_id": None,
+                                             "reason": f"no DRS source server whose source instance has "
+                                                       f"{self.match_tag}={name}"})
+        result.considered = len(views) + len(result.unmatched)
+
+        # Duplicate source names: a target could belong to either, so neither is matched by name.
+        source_groups = {}
+        for view in views:
+            source_groups.setdefault(normalise(view.name), []).append(view)
+
+        override_targets = {}
+        override_for = {}
+        for view in views:
+            target_id = overrides.get(view.source_server_id) or overrides.get(view.name)
+            if target_id:
+                override_for[view.source_server_id] = target_id
+        if override_for:
+            override_targets = self.target_ec2.describe_instances(override_for.values())
+
+        needs_tag_lookup = any(v.source_server_id not in override_for for v in views)
+        candidates = {}
+        if needs_tag_lookup:
+            for instance in self.target_ec2.instances_with_tag_key(self.match_tag):
+                key = normalise(tags_of(instance).get(self.match_tag))
+                if key:
+                    candidates.setdefault(key, []).append(instance)
+
+        proposed = []
+        for view in views:
+            key = normalise(view.name)
+            if view.source_server_id in override_for:
+                target_id = override_for[view.source_server_id]
+                target = override_targets.get(target_id)
+                if target is None:
+                    result.invalid.append(self._entry(view, None, [
+                        _check("target_exists", False, f"override target {target_id} does not exist in the recovery "
+                                                       "account/region")], target_id=target_id, how="override"))
+                    continue
+                proposed.append((view, target, "override"))
+                continue
+            if not key:
+                result.unmatched.append({"name": None, "source_server_id": view.source_server_id,
+                                         "source_instance_id": view.source_instance_id,
+                                         "reason": f"the source instance has no {self.match_tag} tag"})
+                continue
+            if len(source_groups[key]) > 1:
+                result.ambiguous.append({
+                    "name": view.name, "source_server_id": view.source_server_id,
+                    "reason": f"{len(source_groups[key])} source servers share {self.match_tag}={view.name}",
+                    "source_server_ids": sorted(v.source_server_id for v in source_groups[key]),
+                    "candidate_target_ids": sorted(c["InstanceId"] for c in candidates.get(key, [])),
+                })
+                continue
+            found = candidates.get(key, [])
+            if not found:
+                result.unmatched.append({"name": view.name, "source_server_id": view.source_server_id,
+                                         "source_instance_id": view.source_instance_id,
+                                         "reason": f"no instance with {self.match_tag}={view.name} in the recovery "
+                                                   "account/region"})
+                continue
+            if len(found) > 1:
+                result.ambiguous.append({
+                    "name": view.name, "source_server_id": view.source_server_id,
+                    "reason": f"{len(found)} recovery-region instances share {self.match_tag}={view.name}",
+                    "source_server_ids": [view.source_server_id],
+                    "candidate_target_ids": sorted(c["InstanceId"] for c in found),
+                })
+                continue
+            proposed.append((view, found[0], "tag"))
+
+        claims = {}
+        for view, target, _ in proposed:
+            claims.setdefault(target["InstanceId"], []).append(view.source_server_id)
+        for view, target, how in proposed:
+            checks = validate_pair(view, target, self.options)
+            claimants = claims[target["InstanceId"]]
+            checks.append(_check("claimed_once", len(claimants) == 1,
+                                 "no other source server claims this target" if len(claimants) == 1 else
+                                 f"target also claimed by {', '.join(c for c in claimants if c != view.source_server_id)}"))
+            entry = self._entry(view, target, checks, how=how)
+            (result.pairs if pair_is_valid(checks) else result.invalid).append(entry)
+        result.pairs.sort(key=lambda p: (p["name"] or "", p["source_server_id"]))
+        result.invalid.sort(key=lambda p: (p["name"] or "", p["source_server_id"]))
+        return result
+
+    def _source_views(self, servers, result):
+        instances = {}
+        ids = [source_instance_id(s) for s in servers]
+        if self.source_ec2 is not None and any(ids):
+            try:
+                instances = self.source_ec2.describe_instances(ids)
+            except DRSAPIError as error:
+                if not self.options.get("fallback_to_drs_records", True):
+                    raise
+                result.notes.append(
+                    f"Could not read the source instances ({error}); matching from the DRS source server records.")
+        return [SourceView(s, instances.get(source_instance_id(s)), self.match_tag, self.wave_tag) for s in servers]
+
+    @staticmethod
+    def _entry(view, target, checks, target_id=None, how="tag"):
+        return {
+            "name": view.name,
+            "source_server_id": view.source_server_id,
+            "source_server_arn": view.source_server.get("arn"),
+            "source_instance_id": view.source_instance_id,
+            "source_private_ip": view.private_ip,
+            "target_instance_id": target["InstanceId"] if target else target_id,
+            "target_private_ip": primary_private_ip(target) if target else None,
+            "target_state": state_of(target) if target else None,
+            "staging_account_id": view.staging_account_id,
+            "wave": view.wave,
+            "matched_by": how,
+            "name_from": view.name_from,
+            "checks": checks,
+        }

@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the elasticdr.orchestration project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What every module of the collection shares: the cross-account options, the clients built from them,
+and one way of reporting errors."""
+
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.connection import AWSConnector
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import DRSClient
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import EC2Client
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DRSAPIError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DROrchestrationError
+
+CROSS_ACCOUNT_ARGS = {
+    "source_region": {"type": "str"},
+    "target_role_arn": {"type": "str"},
+    "external_id": {"type": "str", "no_log": True},
+    "source_role_arn": {"type": "str"},
+    "source_external_id": {"type": "str", "no_log": True},
+    "require_external_id": {"type": "bool", "default": True},
+}
+
+
+def argument_spec(**specific):
+    spec = dict(CROSS_ACCOUNT_ARGS)
+    spec.update(specific)
+    return spec
+
+
+class Connections:
+    """The DRS and EC2 clients of the recovery region (target account) and of the primary region."""
+
+    def __init__(self, module, servers_per_job=None):
+        self.module = module
+        params = module.params
+        self.connector = AWSConnector.from_module(module, require_external_id=params.get("require_external_id", True))
+        self.target_role = (params.get("target_role_arn"), params.get("external_id"))
+        self.source_role = (params.get("source_role_arn"), params.get("source_external_id"))
+        self.source_region = params.get("source_region")
+        self.servers_per_job = servers_per_job
+
+    @property
+    def region(self):
+        return self.connector.region
+
+    def _require_source_region(self):
+        if not self.source_region:
+            raise ConfigurationError("source_region is required for this operation.",
+                                     remediation="Set source_region to the primary region (drs_primary_region).")
+        return self.source_region
+
+    def recovery_drs(self):
+        role, external_id = self.target_role
+        client = self.connector.client("drs", role_arn=role, external_id=external_id)
+        if self.servers_per_job:
+            return DRSClient(client, servers_per_job=self.servers_per_job)
+        return DRSClient(client)
+
+    def recovery_ec2(self):
+        role, external_id = self.target_role
+        return EC2Client(self.connector.client("ec2", role_arn=role, external_id=external_id))
+
+    def source_ec2(self):
+        role, external_id = self.source_role
+        return EC2Client(self.connector.client("ec2", region=self._require_source_region(), role_arn=role,
+                                               external_id=external_id))
+
+    def source_drs(self):
+        role, external_id = self.source_role
+        return DRSClient(self.connector.client("drs", region=self._require_source_region(), role_arn=role,
+                                               external_id=external_id))
+
+
+def run_module(module, body):
+    """Run body(module) -> result dict; turn the collection's errors into a clear failure."""
+    try:
+        result = body(module)
+    except DROrchestrationError as error:
+        module.fail_json(msg=str(error), error=error.to_dict())
+    except DRSAPIError as error:
+        extra = {k: v for k, v in error.kwargs.items() if k in ("started_jobs", "refused_servers")}
+        if error.exception is not None:
+            module.fail_json_aws(error.exception, msg=error.message, **extra)
+        module.fail_json(msg=error.message, **extra)
+    module.exit_json(**result)

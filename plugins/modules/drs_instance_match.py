@@ -1,0 +1,248 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the elasticdr.orchestration project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: drs_instance_match
+short_description: Pair DRS source servers with pre-provisioned launch-into targets
+version_added: 0.1.0
+description:
+  - Reads the DRS source servers of the recovery region, finds their source EC2 instances in the primary
+    region (by C(identificationHints.awsInstanceID)) and pairs each with the instance in the recovery region
+    that carries the same match tag value (default C(Name), compared case-insensitively and ignoring extra
+    whitespace).
+  - Explicit O(overrides) win over tag matching. Duplicate names on either side are reported as
+    ambiguous, never guessed. A target claimed by two servers invalidates both pairs.
+  - Every pair is validated (launch-into tag, target state, architecture, platform and boot mode, root
+    device, instance type family, subnet and AZ, security groups, private IP). Checks of severity
+    C(error) make a pair invalid; C(warning) checks are reported only.
+  - If the primary region cannot be read (it may be the disaster), the module matches from what DRS
+    recorded about each source server and says so in RV(notes).
+  - The module only reads; it never changes anything.
+author:
+  - elasticdr maintainers
+options:
+  names:
+    description:
+      - Match only the servers with these match-tag values (typically the inventory hosts of a wave).
+      - Names with no DRS source server are reported in RV(unmatched).
+    type: list
+    elements: str
+  source_server_ids:
+    description:
+      - Match only these source servers.
+    type: list
+    elements: str
+  overrides:
+    description:
+      - Explicit pairs, from a server name (match-tag value) or source server ID to a target instance ID.
+    type: dict
+    default: {}
+  match_tag:
+    description:
+      - The tag whose value pairs a source instance with its target.
+    type: str
+    default: Name
+  wave_tag:
+    description:
+      - The tag whose value is reported as the wave of each pair.
+    type: str
+    default: "drs:wave"
+  require_stopped:
+    description:
+      - Treat a target that is not stopped as invalid instead of a warning (drs_recovery can stop tagged
+        targets itself).
+    type: bool
+    default: false
+  require_same_private_ip:
+    description:
+      - Treat a target whose private IP differs from the source's as invalid instead of a warning.
+    type: bool
+    default: false
+  fallback_to_drs_records:
+    description:
+      - When the source instances cannot be read, match from the DRS source server records instead of failing.
+    type: bool
+    default: true
+  fail_on_unmatched:
+    description:
+      - Fail when any selected server ends up unmatched, ambiguous or invalid (the full result is still returned).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - elasticdr.orchestration.cross_account
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.action_group
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+  action_group:
+    membership:
+      - elasticdr.orchestration.drs
+"""
+
+EXAMPLES = r"""
+- name: Match wave 1 of the inventory with its launch-into targets
+  elasticdr.orchestration.drs_instance_match:
+    region: us-west-2
+    source_region: us-east-1
+    names: "{{ groups['wave_1'] }}"
+  register: match
+
+- name: Match across accounts, with one explicit pair
+  elasticdr.orchestration.drs_instance_match:
+    region: us-west-2
+    source_region: us-east-1
+    target_role_arn: arn:aws:iam::222222222222:role/DRSOrchestration
+    external_id: "{{ drs_external_id }}"
+    overrides:
+      legacy-db: i-0123456789abcdef0
+    fail_on_unmatched: true
+"""
+
+RETURN = r"""
+pairs:
+  description: Valid pairs, sorted by name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The match-tag value of the source instance.
+      type: str
+      sample: db-01
+    source_server_id:
+      description: The DRS source server.
+      type: str
+      sample: s-0123456789abcdef0
+    source_server_arn:
+      description: Its ARN.
+      type: str
+    source_instance_id:
+      description: The protected EC2 instance in the primary region.
+      type: str
+    source_private_ip:
+      description: Its primary private IP.
+      type: str
+      sample: 10.20.10.11
+    target_instance_id:
+      description: The launch-into target in the recovery region.
+      type: str
+    target_private_ip:
+      description: Its primary private IP, which the recovered server will have.
+      type: str
+    target_state:
+      description: The target's EC2 state.
+      type: str
+    staging_account_id:
+      description: The staging account the source server replicates through, if extended.
+      type: str
+    wave:
+      description: The value of O(wave_tag) on the source instance (or the source server).
+      type: str
+    matched_by:
+      description: C(tag) or C(override).
+      type: str
+    name_from:
+      description: C(source_instance), or C(drs_source_server) when the primary region could not be read.
+      type: str
+    checks:
+      description: The validation checks, each with name, passed, severity and message.
+      type: list
+      elements: dict
+unmatched:
+  description: Servers (or requested names) with no target, each with a reason.
+  returned: always
+  type: list
+  elements: dict
+ambiguous:
+  description: Servers whose name is shared by several sources or several targets, with the candidates.
+  returned: always
+  type: list
+  elements: dict
+invalid:
+  description: Pairs that failed an error-severity check, in the same form as RV(pairs).
+  returned: always
+  type: list
+  elements: dict
+match_rate:
+  description: Valid pairs divided by the servers considered.
+  returned: always
+  type: float
+  sample: 1.0
+considered:
+  description: The number of servers considered.
+  returned: always
+  type: int
+notes:
+  description: Things the operator should know (for example a fallback to DRS records); also shown as warnings.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import InstanceMatchingError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching import InstanceMatcher
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
+
+
+def match(module):
+    params = module.params
+    connections = Connections(module)
+    source_ec2 = connections.source_ec2() if params["source_region"] else None
+    matcher = InstanceMatcher(
+        connections.recovery_drs(), source_ec2, connections.recovery_ec2(), match_tag=params["match_tag"],
+        wave_tag=params["wave_tag"],
+        options={"require_stopped": params["require_stopped"],
+                 "require_same_private_ip": params["require_same_private_ip"],
+                 "fallback_to_drs_records": params["fallback_to_drs_records"]})
+    result = matcher.match(names=params["names"], source_server_ids=params["source_server_ids"],
+                           overrides=params["overrides"]).to_dict()
+    for note in result["notes"]:
+        module.warn(note)
+    problems = len(result["unmatched"]) + len(result["ambiguous"]) + len(result["invalid"])
+    if params["fail_on_unmatched"] and problems:
+        first = (result["unmatched"] + result["ambiguous"] + result["invalid"])[0]
+        error = InstanceMatchingError(
+            f"{problems} server(s) could not be paired with a valid launch-into target; first: "
+            f"{first.get('name') or first.get('source_server_id')}: "
+            f"{first.get('reason') or '; '.join(c['message'] for c in first.get('checks', []) if not c['passed'])}",
+            server=first.get("name") or first.get("source_server_id"))
+        module.fail_json(msg=str(error), error=error.to_dict(), changed=False, **result)
+    return dict(changed=False, **result)
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec(
+            names={"type": "list", "elements": "str"},
+            source_server_ids={"type": "list", "elements": "str"},
+            overrides={"type": "dict", "default": {}},
+            match_tag={"type": "str", "default": "Name"},
+            wave_tag={"type": "str", "default": "drs:wave"},
+            require_stopped={"type": "bool", "default": False},
+            require_same_private_ip={"type": "bool", "default": False},
+            fallback_to_drs_records={"type": "bool", "default": True},
+            fail_on_unmatched={"type": "bool", "default": False},
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, match)
+
+
+if __name__ == "__main__":
+    main()
