@@ -1,0 +1,304 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the elasticdr.orchestration project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: drs_recovery
+short_description: Start DRS recoveries or drills for source servers and wait for them
+version_added: 0.1.0
+description:
+  - Starts recovery (or drill) jobs for O(servers), batched to the per-job quota, optionally stopping their
+    launch-into targets first (DRS does not stop them; only instances tagged
+    C(AWSDRS=AllowLaunchingIntoThisInstance) are ever stopped), and waits until every job is C(COMPLETED).
+  - Jobs are tagged with O(execution_id) and O(wave). Run again with the same execution id, the module adopts
+    the jobs it already started instead of launching again: a server in a running job or already
+    C(LAUNCHED) is never launched twice. Servers whose launch C(FAILED) are launched again when
+    O(retry_failed=true).
+  - A DRS job has no failed status; each server's result is its C(launchStatus), and the reason for a
+    failure comes from the job log. The module returns both per server, with a remediation.
+  - Everything is checked before the first change (servers exist, targets exist, are tagged and can be
+    stopped).
+author:
+  - elasticdr maintainers
+options:
+  servers:
+    description:
+      - The servers to recover, each a dict with C(source_server_id) (required) and optionally
+        C(target_instance_id) and C(name). RV(elasticdr.orchestration.drs_instance_match#module:pairs) can be
+        passed as they are.
+      - Without C(target_instance_id), the target is read from the server's launch configuration.
+    type: list
+    elements: dict
+    required: true
+  mode:
+    description: C(recovery) or C(drill). Both launch; a drill leaves replication as it is.
+    type: str
+    choices: [recovery, drill]
+    default: recovery
+  execution_id:
+    description:
+      - Names this execution. Jobs are tagged with it so that a rerun adopts them.
+    type: str
+  wave:
+    description: The wave, recorded in the job tags with O(execution_id).
+    type: str
+  stop_targets:
+    description:
+      - Stop running launch-into targets before the launch and wait until they are stopped.
+      - When false, a running target makes the module fail before starting anything.
+    type: bool
+    default: true
+  retry_failed:
+    description: On a rerun with the same O(execution_id), launch again the servers whose launch failed.
+    type: bool
+    default: true
+  wait:
+    description: Wait until every job is C(COMPLETED). Without waiting, the jobs started are returned at once.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for the jobs. On timeout the module fails and returns what is still in flight; the jobs
+        go on in DRS, and a rerun with the same O(execution_id) adopts them.
+    type: int
+    default: 3600
+  poll_interval:
+    description: Seconds between job polls (one batched DescribeJobs per poll, whatever the number of servers).
+    type: float
+    default: 30
+  servers_per_job:
+    description: The most source servers in one job (the DRS quota is 100 by default).
+    type: int
+    default: 100
+  fail_on_launch_failure:
+    description: Fail when any server ends C(FAILED). The full per-server result is returned either way.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - elasticdr.orchestration.cross_account
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.action_group
+attributes:
+  check_mode:
+    support: full
+    details: Reads and validates everything and returns what would be stopped, adopted and launched.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+  action_group:
+    membership:
+      - elasticdr.orchestration.drs
+"""
+
+EXAMPLES = r"""
+- name: Recover wave 1 into its targets
+  elasticdr.orchestration.drs_recovery:
+    region: us-west-2
+    servers: "{{ match.pairs }}"
+    execution_id: "{{ drs_execution_id }}"
+    wave: "1"
+    poll_interval: 30
+    wait_timeout: 3600
+  register: wave1
+
+- name: Drill two servers without waiting
+  elasticdr.orchestration.drs_recovery:
+    region: us-west-2
+    mode: drill
+    servers:
+      - source_server_id: s-0123456789abcdef0
+      - source_server_id: s-0123456789abcdef1
+    wait: false
+"""
+
+RETURN = r"""
+servers:
+  description: One entry per server.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    source_server_id:
+      description: The source server.
+      type: str
+    name:
+      description: The name given for it.
+      type: str
+    target_instance_id:
+      description: Its launch-into target, if any.
+      type: str
+    job_id:
+      description: The job it ran in.
+      type: str
+    launch_status:
+      description: C(PENDING), C(IN_PROGRESS), C(LAUNCHED), C(FAILED) or C(TERMINATED); C(WOULD_LAUNCH) in check mode.
+      type: str
+    recovery_instance_id:
+      description: The recovery instance (the target itself with launch-into).
+      type: str
+    adopted:
+      description: Whether the server's job was adopted from an earlier run of the execution.
+      type: bool
+    error:
+      description: For a failed server, the error with cause, job-log reason and remediation.
+      type: dict
+started_jobs:
+  description: IDs of the jobs this run started.
+  returned: always
+  type: list
+  elements: str
+adopted_jobs:
+  description: IDs of the jobs adopted from an earlier run.
+  returned: always
+  type: list
+  elements: str
+stopped_targets:
+  description: Target instances stopped (or that would be stopped) before the launch.
+  returned: always
+  type: list
+  elements: str
+counts:
+  description: Servers per outcome (launched, failed, in_progress, pending, terminated).
+  returned: always
+  type: dict
+timed_out:
+  description: Whether waiting ended on O(wait_timeout).
+  returned: always
+  type: bool
+in_flight:
+  description: Servers not finished when the module returned.
+  returned: always
+  type: list
+  elements: str
+polls:
+  description: How many times the jobs were polled.
+  returned: always
+  type: int
+progress:
+  description: One entry per poll with counts, progress percentage and ETA.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import JobTimeoutError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import RecoveryError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import JobMonitor
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import counts
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import summarise
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import RecoveryRunner
+
+
+def recover(module):
+    params = module.params
+    if params["servers_per_job"] < 1:
+        raise ConfigurationError("servers_per_job must be at least 1.")
+    if params["wait_timeout"] < 0 or params["poll_interval"] <= 0:
+        raise ConfigurationError("wait_timeout must be >= 0 and poll_interval > 0.")
+    servers = []
+    for item in params["servers"]:
+        if not item.get("source_server_id"):
+            raise ConfigurationError("Every entry of servers needs a source_server_id.", server=item.get("name"))
+        servers.append({k: item.get(k) for k in ("source_server_id", "target_instance_id", "name")})
+    connections = Connections(module, servers_per_job=params["servers_per_job"])
+    drs = connections.recovery_drs()
+    runner = RecoveryRunner(drs, connections.recovery_ec2())
+    plan = runner.prepare(servers, execution_id=params["execution_id"], wave=params["wave"],
+                          retry_failed=params["retry_failed"], stop_targets=params["stop_targets"])
+    is_drill = params["mode"] == "drill"
+    to_stop = [i["InstanceId"] for i in plan["to_stop"]]
+    adopted_jobs = sorted(set(plan["adopt"].values()))
+    labels = {s["source_server_id"]: s for s in servers}
+
+    if module.check_mode:
+        status = {sid: {"launch_status": "WOULD_LAUNCH"} for sid in plan["launch"]}
+        status.update(summarise([j for j in plan["existing_jobs"] if j["jobID"] in adopted_jobs]))
+        return _result(labels, plan, status, started=[], adopted=adopted_jobs, stopped=to_stop,
+                       changed=bool(plan["launch"]), monitor=None)
+
+    stopped = runner.stop_targets(plan["to_stop"]) if params["stop_targets"] and plan["to_stop"] else []
+    started = runner.start(plan["launch"], is_drill, params["execution_id"], params["wave"]) if plan["launch"] else []
+    started_ids = [j["jobID"] for j in started]
+    job_ids = started_ids + adopted_jobs
+    if not params["wait"]:
+        status = summarise(started + [j for j in plan["existing_jobs"] if j["jobID"] in adopted_jobs])
+        return _result(labels, plan, status, started_ids, adopted_jobs, stopped, bool(started_ids), monitor=None)
+    monitor = JobMonitor(drs, poll_interval=params["poll_interval"], timeout=params["wait_timeout"]).wait(job_ids)
+    result = _result(labels, plan, monitor["servers"], started_ids, adopted_jobs, stopped,
+                     bool(started_ids or stopped), monitor)
+    if monitor["timed_out"]:
+        error = JobTimeoutError(
+            f"{len(monitor['in_flight'])} server(s) still in flight after {params['wait_timeout']} s: "
+            f"{', '.join(monitor['in_flight'][:10])}", server=", ".join(monitor["in_flight"][:10]),
+            details={"job_ids": job_ids})
+        module.fail_json(msg=str(error), error=error.to_dict(), **result)
+    failed = [s for s in result["servers"] if s["launch_status"] == "FAILED"]
+    if failed and params["fail_on_launch_failure"]:
+        first = failed[0]
+        error = RecoveryError(
+            f"{len(failed)} of {len(result['servers'])} server(s) failed to launch; first: "
+            f"{first['name'] or first['source_server_id']}: {(first.get('error') or {}).get('message')}",
+            server=first["name"] or first["source_server_id"])
+        module.fail_json(msg=str(error), error=error.to_dict(), **result)
+    return result
+
+
+def _result(labels, plan, status, started, adopted, stopped, changed, monitor):
+    servers = []
+    for sid, label in labels.items():
+        item = status.get(sid, {})
+        state, lag = plan["replication"].get(sid, (None, None))
+        servers.append({
+            "source_server_id": sid, "name": label.get("name"),
+            "target_instance_id": plan["targets"].get(sid) or label.get("target_instance_id"),
+            "job_id": item.get("job_id"), "launch_status": item.get("launch_status", "PENDING"),
+            "recovery_instance_id": item.get("recovery_instance_id"), "adopted": sid in plan["adopt"],
+            "error": item.get("error"), "replication_state": state, "lag_seconds": lag,
+        })
+    tally = counts({s["source_server_id"]: {"launch_status": s["launch_status"]} for s in servers})
+    return {
+        "changed": changed, "servers": servers, "started_jobs": started, "adopted_jobs": adopted,
+        "stopped_targets": stopped, "counts": tally,
+        "timed_out": bool(monitor and monitor["timed_out"]),
+        "in_flight": monitor["in_flight"] if monitor else [s["source_server_id"] for s in servers
+                                                           if s["launch_status"] not in ("LAUNCHED", "FAILED")],
+        "polls": monitor["polls"] if monitor else 0,
+        "progress": monitor["history"] if monitor else [],
+    }
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec(
+            servers={"type": "list", "elements": "dict", "required": True},
+            mode={"type": "str", "choices": ["recovery", "drill"], "default": "recovery"},
+            execution_id={"type": "str"},
+            wave={"type": "str"},
+            stop_targets={"type": "bool", "default": True},
+            retry_failed={"type": "bool", "default": True},
+            wait={"type": "bool", "default": True},
+            wait_timeout={"type": "int", "default": 3600},
+            poll_interval={"type": "float", "default": 30},
+            servers_per_job={"type": "int", "default": 100},
+            fail_on_launch_failure={"type": "bool", "default": True},
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, recover)
+
+
+if __name__ == "__main__":
+    main()

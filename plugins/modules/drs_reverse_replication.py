@@ -1,0 +1,179 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the elasticdr.orchestration project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: drs_reverse_replication
+short_description: Start reverse replication of recovery instances and wait until failback is ready
+version_added: 0.1.0
+description:
+  - For each recovery instance in the recovery region (O(region)), starts DRS reverse replication, which
+    creates a C(FAILBACK)-direction source server in the origin account and region (O(source_region)).
+  - Recovery instances that already replicate back are adopted, not started again; failback servers are found
+    by the protected instance ID (C(identificationHints.awsInstanceID)), since the
+    C(reversedDirectionSourceServerArn) link goes stale across repeated cycles.
+  - Waits until every failback source server is C(CONTINUOUS) with a lag under O(lag_threshold) seconds.
+  - Returns, per server, the staging account the original source server replicated through: failback needs it.
+author:
+  - elasticdr maintainers
+options:
+  recovery_instance_ids:
+    description: The recovery instances to replicate back (with launch-into, the target instance IDs).
+    type: list
+    elements: str
+    required: true
+  wait:
+    description: Wait until every failback server is ready.
+    type: bool
+    default: true
+  lag_threshold:
+    description: The replication lag, in seconds, under which a failback server is ready.
+    type: float
+    default: 60
+  wait_timeout:
+    description: Seconds to wait; on timeout the module fails and returns each server's state.
+    type: int
+    default: 7200
+  poll_interval:
+    description: Seconds between polls (one batched DescribeSourceServers per poll).
+    type: float
+    default: 30
+extends_documentation_fragment:
+  - elasticdr.orchestration.cross_account
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.action_group
+attributes:
+  check_mode:
+    support: full
+    details: Reports which recovery instances would start reverse replication and the state of those that already do.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+  action_group:
+    membership:
+      - elasticdr.orchestration.drs
+"""
+
+EXAMPLES = r"""
+- name: Replicate the recovered wave back to us-east-1 and wait until it can fail back
+  elasticdr.orchestration.drs_reverse_replication:
+    region: us-west-2
+    source_region: us-east-1
+    recovery_instance_ids: "{{ wave1.servers | map(attribute='recovery_instance_id') | list }}"
+    lag_threshold: 60
+  register: reverse
+"""
+
+RETURN = r"""
+servers:
+  description: One entry per recovery instance.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    recovery_instance_id:
+      description: The recovery instance.
+      type: str
+    original_source_server_id:
+      description: The source server it was recovered from.
+      type: str
+    original_instance_id:
+      description: The protected instance in the primary region, which failback launches back into.
+      type: str
+    staging_account_id:
+      description: The staging account of the original source server, if it was extended.
+      type: str
+    reversed_source_server_id:
+      description: The FAILBACK source server in the origin region.
+      type: str
+    reversed_source_server_arn:
+      description: Its ARN.
+      type: str
+    replication_state:
+      description: Its data replication state.
+      type: str
+    lag_seconds:
+      description: Its replication lag.
+      type: float
+    ready:
+      description: Whether it is CONTINUOUS with a lag under O(lag_threshold).
+      type: bool
+started:
+  description: Recovery instances whose reverse replication this run started (or would start).
+  returned: always
+  type: list
+  elements: str
+all_ready:
+  description: Whether every failback server is ready.
+  returned: always
+  type: bool
+timed_out:
+  description: Whether waiting ended on O(wait_timeout).
+  returned: always
+  type: bool
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ReplicationError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback import ReverseReplication
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
+
+
+def reverse(module):
+    params = module.params
+    connections = Connections(module)
+    workflow = ReverseReplication(connections.recovery_drs(), connections.source_drs())
+    entries = workflow.plan(params["recovery_instance_ids"])
+    if module.check_mode:
+        started = [e["recovery_instance_id"] for e in entries if e["needs_start"]]
+        workflow.observe(entries, params["lag_threshold"])
+        return {"changed": bool(started), "servers": entries, "started": started,
+                "all_ready": all(e["ready"] for e in entries), "timed_out": False}
+    started = workflow.start(entries)
+    timed_out = False
+    if params["wait"]:
+        entries, timed_out, _ = workflow.wait(entries, params["lag_threshold"], params["wait_timeout"],
+                                              params["poll_interval"])
+    else:
+        workflow.observe(entries, params["lag_threshold"])
+    result = {"changed": bool(started), "servers": entries, "started": started,
+              "all_ready": all(e["ready"] for e in entries), "timed_out": timed_out}
+    if timed_out:
+        late = [e for e in entries if not e["ready"]]
+        error = ReplicationError(
+            f"{len(late)} failback server(s) not ready after {params['wait_timeout']} s: "
+            + ", ".join(f"{e['recovery_instance_id']} ({e['replication_state']}, lag {e['lag_seconds']})" for e in late[:10]),
+            server=late[0]["recovery_instance_id"],
+            remediation="Reverse replication keeps going: rerun to wait again, or raise wait_timeout. A STALLED "
+                        "server needs its network path to the staging area in the origin region fixed.")
+        module.fail_json(msg=str(error), error=error.to_dict(), **result)
+    return result
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec(
+            recovery_instance_ids={"type": "list", "elements": "str", "required": True},
+            wait={"type": "bool", "default": True},
+            lag_threshold={"type": "float", "default": 60},
+            wait_timeout={"type": "int", "default": 7200},
+            poll_interval={"type": "float", "default": 30},
+        ),
+        required_if=[],
+        supports_check_mode=True,
+    )
+    run_module(module, reverse)
+
+
+if __name__ == "__main__":
+    main()
