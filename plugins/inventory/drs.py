@@ -14,7 +14,7 @@ description:
     C(drs_recovery_region), C(drs_protection_group) and C(drs_state_table_prefix) on C(all).
   - The configuration file must end with C(drs.yml) or C(drs.yaml).
 author:
-  - elasticdr maintainers
+  - elasticdr maintainers (@elasticdr)
 extends_documentation_fragment:
   - inventory_cache
   - constructed
@@ -132,7 +132,9 @@ class InventoryModule(AWSInventoryBase):
         if external_id:
             params["ExternalId"] = external_id
         try:
-            credentials = self.client("sts").assume_role(**params)["Credentials"]
+            # STS needs a region: without the region option (or AWS_REGION) use the recovery region.
+            region = self.region or (self.get_option("regions") or [None])[0]
+            credentials = self.client("sts", region=region).assume_role(**params)["Credentials"]
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
             self.fail_aws(f"Unable to assume role {iam_role_arn} (check the role's trust policy and ExternalId)",
                           exception=error)

@@ -54,8 +54,7 @@ class DRSClient:
         params.setdefault("maxResults", MAX_PAGE)
         while True:
             page = self._call(operation, **params)
-            for item in page.get(items_key, []):
-                yield item
+            yield from page.get(items_key, [])
             token = page.get("nextToken")
             if not token:
                 return

@@ -56,8 +56,7 @@ class EC2Client:
         while True:
             page = self._call("describe_instances", **params)
             for reservation in page.get("Reservations", []):
-                for instance in reservation.get("Instances", []):
-                    yield instance
+                yield from reservation.get("Instances", [])
             token = page.get("NextToken")
             if not token:
                 return

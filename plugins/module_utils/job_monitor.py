@@ -23,7 +23,9 @@ FAILURE_EVENTS = ("SNAPSHOT_FAIL", "CONVERSION_FAIL", "LAUNCH_FAILED", "CLEANUP_
 def summarise(jobs):
     """Per-server status across jobs: {source_server_id: {launch_status, recovery_instance_id, job_id}}."""
     servers = {}
-    for job in jobs:
+    # A server relaunched on a rerun is in an old job too: its newest job wins, whatever order DRS returns
+    # the jobs in (DescribeJobs promises none).
+    for job in sorted(jobs, key=lambda j: j.get("creationDateTime") or ""):
         for item in job.get("participatingServers") or []:
             servers[item["sourceServerID"]] = {
                 "source_server_id": item["sourceServerID"],
@@ -117,7 +119,10 @@ class JobMonitor:
                     details={"job_id": item["job_id"], "event": reason.get("event"),
                              "raw_error": reason.get("raw_error")})
                 item["error"] = error.to_dict()
-        in_flight = sorted(s for s, item in servers.items() if item["launch_status"] not in FINAL_LAUNCH_STATES)
+        # A server is finished only when its job is COMPLETED too (there is no LAUNCH_END event): a job stuck
+        # in STARTED keeps its servers in flight even after they reached LAUNCHED.
+        in_flight = sorted(s for s, item in servers.items()
+                           if item["launch_status"] not in FINAL_LAUNCH_STATES or item.get("job_status") != "COMPLETED")
         return {
             "jobs": jobs, "servers": servers, "polls": polls, "history": history, "timed_out": timed_out,
             "in_flight": in_flight, "counts": counts(servers),

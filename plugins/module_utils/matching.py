@@ -292,7 +292,7 @@ class InstanceMatcher:
             proposed.append((view, found[0], "tag"))
 
         claims = {}
-        for view, target, _ in proposed:
+        for view, target, _how in proposed:
             claims.setdefault(target["InstanceId"], []).append(view.source_server_id)
         for view, target, how in proposed:
             checks = validate_pair(view, target, self.options)

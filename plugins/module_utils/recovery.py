@@ -101,11 +101,18 @@ class RecoveryRunner:
         for server in servers:
             sid = server["source_server_id"]
             target = server.get("target_instance_id")
-            if not target and stop_targets:
+            if not target:
+                # Read the target whatever stop_targets says: with stop_targets=false a running target must
+                # still be refused here, before anything starts.
                 target = launch_into_target(self.drs.get_launch_configuration(sid))
             if target:
                 targets[sid] = target
         instances = self.ec2.describe_instances(targets.values()) if targets else {}
+        # Decide before checking: a target's state matters only for a server launched now. The target of a
+        # server adopted from an earlier run is the recovered server itself, running since its launch.
+        existing = execution_jobs(self.drs, execution_id, wave) if execution_id else []
+        plan = plan_launches(ids, existing, retry_failed)
+        launching = set(plan["launch"])
         problems = []
         for sid, target in targets.items():
             instance = instances.get(target)
@@ -115,18 +122,17 @@ class RecoveryRunner:
                 problems.append((sid, f"launch-into target {target} is not tagged AWSDRS=AllowLaunchingIntoThisInstance"))
             elif state_of(instance) in ("terminated", "shutting-down"):
                 problems.append((sid, f"launch-into target {target} is {state_of(instance)}"))
-            elif not stop_targets and state_of(instance) != "stopped":
+            elif not stop_targets and sid in launching and state_of(instance) != "stopped":
                 problems.append((sid, f"launch-into target {target} is {state_of(instance)}; DRS needs it stopped "
                                       "(set stop_targets=true to stop it first)"))
         if problems:
             raise ValidationError(
                 "Launch-into targets not ready: " + "; ".join(f"{sid}: {why}" for sid, why in problems),
-                server=", ".join(sid for sid, _ in problems),
+                server=", ".join(sid for sid, _why in problems),
                 details={"problems": [{"source_server_id": sid, "problem": why} for sid, why in problems]})
-        existing = execution_jobs(self.drs, execution_id, wave) if execution_id else []
-        plan = plan_launches(ids, existing, retry_failed)
+        # A stopping target is waited for too: DRS needs it stopped (drs-service-facts section 4).
         to_stop = [instances[targets[sid]] for sid in plan["launch"]
-                   if sid in targets and state_of(instances[targets[sid]]) in ("pending", "running")]
+                   if sid in targets and state_of(instances[targets[sid]]) in ("pending", "running", "stopping")]
         return {
             "servers": known, "targets": targets, "target_instances": instances, "existing_jobs": existing,
             "adopt": plan["adopt"], "launch": plan["launch"], "to_stop": to_stop,
@@ -136,11 +142,13 @@ class RecoveryRunner:
     def stop_targets(self, instances, timeout=600, poll=5, sleep=None):
         """Stop running targets (tagged only) and wait until they are stopped."""
         stopped = self.ec2.stop_launch_into_targets(instances)
-        if stopped:
+        # A target already stopping gets no StopInstances, but the launch must wait for it as well.
+        waiting = stopped + [i["InstanceId"] for i in instances if state_of(i) == "stopping"]
+        if waiting:
             kwargs = {"timeout": timeout, "poll": poll}
             if sleep is not None:
                 kwargs["sleep"] = sleep
-            left = self.ec2.wait_for_state(stopped, "stopped", **kwargs)
+            left = self.ec2.wait_for_state(waiting, "stopped", **kwargs)
             if left:
                 raise ValidationError(
                     "Targets did not stop in time: " + ", ".join(f"{i} ({s})" for i, s in sorted(left.items())),

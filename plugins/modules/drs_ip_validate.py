@@ -11,14 +11,14 @@ short_description: Capture and validate private-IP preservation of recovered and
 version_added: 0.1.0
 description:
   - Reads the current primary private IP of each instance in O(servers) (one batched read in O(region)) and
-    compares it with the IP it must have: the target's private IP captured before the recovery
+    compares it with the IP it must have, that is the target's private IP captured before the recovery
     (O(expect=target)), the source's (O(expect=source)), or both.
   - With O(capture_only=true) it only returns the current IPs, to record them before anything changes.
   - A mismatch fails the module with a PrivateIPMismatchError per server (expected and actual IP and a
     remediation), unless O(fail_on_mismatch=false).
   - The module only reads.
 author:
-  - elasticdr maintainers
+  - elasticdr maintainers (@elasticdr)
 options:
   servers:
     description:
@@ -47,7 +47,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.action_group
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full

@@ -13,7 +13,7 @@ description:
   - Lists DRS jobs by ID, by the execution that started them (the C(elasticdr:execution-id) job tag), or
     since a date, each with its servers' launch status and, for failed servers, the reason from the job log.
 author:
-  - elasticdr maintainers
+  - elasticdr maintainers (@elasticdr)
 options:
   job_ids:
     description: Only these jobs.
@@ -38,7 +38,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.action_group
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -106,6 +106,9 @@ jobs:
       elements: dict
 """
 
+import datetime
+import re
+
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
@@ -118,10 +121,33 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_sup
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import execution_jobs
 
 
+_ISO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$")
+
+
+def parse_time(value):
+    """An ISO-8601 time (Z or +hh:mm, any fraction of a second) as an aware datetime, or None."""
+    match = _ISO_TIME.match(value or "")
+    if not match:
+        return None
+    day, clock, fraction, zone = match.groups()
+    zone = "+0000" if zone == "Z" else zone.replace(":", "")
+    parsed = datetime.datetime.strptime(f"{day}T{clock}{zone}", "%Y-%m-%dT%H:%M:%S%z")
+    return parsed.replace(microsecond=int((fraction or "0")[:6].ljust(6, "0")))
+
+
 def list_jobs(module):
     params = module.params
     if params["wave"] and not params["execution_id"]:
         raise ConfigurationError("wave needs execution_id.")
+    since = from_date = None
+    if params["from_date"]:
+        # Compared as times, not strings: 2026-11-26T10:00:05Z is before a job created at 10:00:05.123Z.
+        since = parse_time(params["from_date"])
+        if since is None:
+            raise ConfigurationError(f"from_date {params['from_date']!r} is not an ISO-8601 time.",
+                                     remediation="Give a time such as 2026-11-26T00:00:00Z.")
+        utc = since.astimezone(datetime.timezone.utc)  # DRS takes UTC with a Z only
+        from_date = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
     drs = Connections(module).recovery_drs()
     if params["execution_id"]:
         jobs = execution_jobs(drs, params["execution_id"], params["wave"])
@@ -130,9 +156,9 @@ def list_jobs(module):
     elif params["job_ids"]:
         jobs = drs.describe_jobs(params["job_ids"])
     else:
-        jobs = drs.describe_jobs(from_date=params["from_date"])
-    if params["from_date"]:
-        jobs = [j for j in jobs if (j.get("creationDateTime") or "") >= params["from_date"]]
+        jobs = drs.describe_jobs(from_date=from_date)
+    if since is not None:
+        jobs = [j for j in jobs if (parse_time(j.get("creationDateTime")) or since - datetime.timedelta(1)) >= since]
     jobs.sort(key=lambda j: j.get("creationDateTime") or "")
     out = []
     for job in jobs:

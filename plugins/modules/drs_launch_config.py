@@ -13,14 +13,14 @@ description:
   - Sets (O(state=present)) or clears (O(state=absent)) C(launchIntoInstanceProperties.launchIntoEC2InstanceID)
     in the DRS launch configuration of each server in O(servers), together with the launch disposition,
     right-sizing method, licensing and post-launch settings.
-  - With launch-into, C(copyPrivateIp) and C(copyTags) are always turned off, and asking for them is refused:
+  - With launch-into, C(copyPrivateIp) and C(copyTags) are always turned off, and asking for them is refused;
     the recovered server keeps the target's own network interface, private IP and tags, and DRS refuses to
     launch into a target otherwise.
   - Everything is read and checked before anything changes (every source server exists, every target exists in
     the recovery region and carries C(AWSDRS=AllowLaunchingIntoThisInstance)); only servers whose managed
     settings differ are updated, so a second run changes nothing.
 author:
-  - elasticdr maintainers
+  - elasticdr maintainers (@elasticdr)
 options:
   servers:
     description:
@@ -33,7 +33,7 @@ options:
     required: true
   state:
     description:
-      - C(present) launches into O(servers[].target_instance_id); C(absent) clears launch-into, so DRS would
+      - C(present) launches into the C(target_instance_id) of each server; C(absent) clears launch-into, so DRS would
         launch new instances.
     type: str
     choices: [present, absent]
@@ -80,7 +80,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.action_group
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full

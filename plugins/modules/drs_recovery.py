@@ -14,7 +14,7 @@ description:
     launch-into targets first (DRS does not stop them; only instances tagged
     C(AWSDRS=AllowLaunchingIntoThisInstance) are ever stopped), and waits until every job is C(COMPLETED).
   - Jobs are tagged with O(execution_id) and O(wave). Run again with the same execution id, the module adopts
-    the jobs it already started instead of launching again: a server in a running job or already
+    the jobs it already started instead of launching again; a server in a running job or already
     C(LAUNCHED) is never launched twice. Servers whose launch C(FAILED) are launched again when
     O(retry_failed=true).
   - A DRS job has no failed status; each server's result is its C(launchStatus), and the reason for a
@@ -22,7 +22,7 @@ description:
   - Everything is checked before the first change (servers exist, targets exist, are tagged and can be
     stopped).
 author:
-  - elasticdr maintainers
+  - elasticdr maintainers (@elasticdr)
 options:
   servers:
     description:
@@ -83,7 +83,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.action_group
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full

@@ -16,9 +16,9 @@ description:
     by the protected instance ID (C(identificationHints.awsInstanceID)), since the
     C(reversedDirectionSourceServerArn) link goes stale across repeated cycles.
   - Waits until every failback source server is C(CONTINUOUS) with a lag under O(lag_threshold) seconds.
-  - Returns, per server, the staging account the original source server replicated through: failback needs it.
+  - Returns, per server, the staging account the original source server replicated through, which failback needs.
 author:
-  - elasticdr maintainers
+  - elasticdr maintainers (@elasticdr)
 options:
   recovery_instance_ids:
     description: The recovery instances to replicate back (with launch-into, the target instance IDs).
@@ -47,7 +47,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.action_group
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -142,7 +142,7 @@ def reverse(module):
     started = workflow.start(entries)
     timed_out = False
     if params["wait"]:
-        entries, timed_out, _ = workflow.wait(entries, params["lag_threshold"], params["wait_timeout"],
+        entries, timed_out, _polls = workflow.wait(entries, params["lag_threshold"], params["wait_timeout"],
                                               params["poll_interval"])
     else:
         workflow.observe(entries, params["lag_threshold"])

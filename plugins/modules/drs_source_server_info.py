@@ -14,7 +14,7 @@ description:
     tag), each with a summary (name, source instance, replication state and lag, last launch, recovery
     instance, staging account) and, when asked, its launch configuration.
 author:
-  - elasticdr maintainers
+  - elasticdr maintainers (@elasticdr)
 options:
   source_server_ids:
     description: Only these source servers.
@@ -45,7 +45,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.action_group
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 import yaml
@@ -49,6 +50,10 @@ def _estate(args) -> int:
 
 
 def _serve(args) -> int:
+    if not math.isfinite(args.time_scale) or args.time_scale <= 0:  # checked before the slow moto import
+        print("error: --time-scale must be a positive, finite number", file=sys.stderr)
+        return 2
+
     import logging
 
     from werkzeug.serving import make_server
@@ -56,9 +61,6 @@ def _serve(args) -> int:
     from .estate import EstateError, load_estate
     from .server import Runtime, SimulatorApp
 
-    if args.time_scale <= 0:
-        print("error: --time-scale must be positive", file=sys.stderr)
-        return 2
     runtime = Runtime(time_scale=args.time_scale)
     if args.estate:
         try:

@@ -6,6 +6,7 @@ about 45 minutes, growing with disk size.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 
@@ -72,12 +73,21 @@ class SimConfig:
     behaviour: Behaviour = dataclasses.field(default_factory=Behaviour)
 
     def update(self, data: dict) -> None:
-        """Apply a partial {"durations": {...}, "quotas": {...}, "behaviour": {...}} mapping."""
+        """Apply a partial {"durations": {...}, "quotas": {...}, "behaviour": {...}} mapping.
+
+        All or nothing: a ValueError leaves every setting as it was.
+        """
+        if not isinstance(data, dict):
+            raise ValueError("settings must be a mapping with durations, quotas and/or behaviour")
+        unknown = set(data) - {"durations", "quotas", "behaviour"}
+        if unknown:
+            raise ValueError(f"unknown settings section(s): {', '.join(sorted(unknown))}")
+        trial = copy.deepcopy(self)
         for section in ("durations", "quotas", "behaviour"):
             values = data.get(section) or {}
             if not isinstance(values, dict):
                 raise ValueError(f"{section} must be a mapping")
-            target = getattr(self, section)
+            target = getattr(trial, section)
             names = {f.name: f.type for f in dataclasses.fields(target)}
             for key, value in values.items():
                 if key not in names:
@@ -91,10 +101,10 @@ class SimConfig:
                         raise ValueError(f"{section}.{key} must be a non-negative number")
                     value = type(current)(value)
                 setattr(target, key, value)
-        unknown = set(data) - {"durations", "quotas", "behaviour"}
-        if unknown:
-            raise ValueError(f"unknown settings section(s): {', '.join(sorted(unknown))}")
-        self.behaviour.validate()
+        trial.behaviour.validate()
+        for section in ("durations", "quotas", "behaviour"):
+            for field in dataclasses.fields(getattr(self, section)):
+                setattr(getattr(self, section), field.name, getattr(getattr(trial, section), field.name))
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

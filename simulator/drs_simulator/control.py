@@ -11,7 +11,7 @@ import yaml
 
 from .ec2access import find_instance_account
 from .estate import EstateError, load_estate
-from .faults import FaultSpecError
+from .faults import Fault, FaultSpecError
 
 _TRUE = ("1", "true", "yes")
 
@@ -134,6 +134,11 @@ class ControlAPI:
     def post_faults(self, raw, query):
         data = self._json(raw, expect=None)
         specs = data if isinstance(data, list) else [data]
+        for index, spec in enumerate(specs):  # all or nothing: validate every spec before adding any
+            try:
+                Fault("validation", spec, self.runtime.clock.now())
+            except FaultSpecError as error:
+                raise ControlError(400, f"fault spec [{index}]: {error}" if len(specs) > 1 else str(error)) from error
         faults = []
         for spec in specs:
             faults.append(self.runtime.faults.add(spec, self.runtime.clock.now()).describe())

@@ -5,6 +5,7 @@ The format is documented, with a commented example, in docs/simulator.md and sim
 """
 from __future__ import annotations
 
+import copy
 import ipaddress
 
 DEFAULT_ACCOUNT = "123456789012"
@@ -35,9 +36,10 @@ def load_estate(runtime, data, source="estate"):
     recovery = data.get("recovery_region", "us-west-2")
     default_account = str(data.get("default_account", DEFAULT_ACCOUNT))
     _require(primary != recovery, f"{source}: primary_region and recovery_region must differ")
-    if data.get("settings"):
-        try:
-            runtime.config.update(data["settings"])
+    settings = data.get("settings")
+    if settings:
+        try:  # validate now; apply only once the whole document is valid
+            copy.deepcopy(runtime.config).update(settings)
         except ValueError as exc:
             raise EstateError(f"{source}: settings: {exc}") from exc
 
@@ -90,8 +92,16 @@ def load_estate(runtime, data, source="estate"):
             _require(not unknown, f"{where}: target has unknown key(s) {', '.join(sorted(unknown))}")
             _check_placement(target, subnets, recovery, f"{where} target", used_ips)
         _require(isinstance(server.get("wave", 1), int), f"{where}: wave must be an integer")
-        for disk in server.get("disks_gib", [8]):
-            _require(isinstance(disk, int) and disk > 0, f"{where}: disks_gib must be positive integers")
+        disks = server.get("disks_gib", [8])
+        _require(isinstance(disks, list) and disks and all(isinstance(d, int) and not isinstance(d, bool) and d > 0
+                                                           for d in disks),
+                 f"{where}: disks_gib must be a non-empty list of positive integers (GiB), e.g. [8, 100]")
+        for item, label in ((server, ""), (target or {}, " target")):
+            tags = item.get("tags")
+            _require(tags is None or (isinstance(tags, dict) and all(isinstance(k, str) for k in tags)),
+                     f"{where}{label}: tags must be a mapping of tag keys to values, e.g. {{owner: dba}}")
+    if settings:
+        runtime.config.update(settings)
     return _build(runtime, data, primary, recovery, default_account, plans, subnets, servers)
 
 

@@ -37,9 +37,11 @@ class Runtime:
         self.estate_summary: dict | None = None
 
     def reset(self):
-        """Forget all DRS state, faults, logged requests and settings (moto's reset does the rest)."""
+        """Forget all DRS state, faults, logged requests and settings, and bring simulated time back to
+        real time at the same time scale (moto's reset does the rest)."""
         self.config = SimConfig()
-        self.scheduler.clear()
+        self.clock = SimClock(self.clock.time_scale)
+        self.scheduler = Scheduler(self.clock)
         self.faults.remove()
         self.log.clear()
         self.drs.reset()
@@ -169,7 +171,7 @@ class SimulatorApp:
         operation = _operation_for(environ, body)
         fault = self.runtime.faults.request_fault(service, operation, account, region)
         if fault is not None:
-            status, headers, payload = _moto_fault_response(fault, service)
+            status, headers, payload = _moto_fault_response(fault, service, environ)
             self.runtime.log.record(service=service, operation=operation, account=account, region=region,
                                     status=status, sim_time=self.runtime.clock.now(), fault=fault.id)
             return _respond(start_response, status, headers, payload)
@@ -213,13 +215,34 @@ def _drs_fault_response(fault):
 _THROTTLE_CODES = {"ec2": "RequestLimitExceeded", "dynamodb": "ThrottlingException"}
 
 
-def _moto_fault_response(fault, service):
+def _wire_protocol(environ, service):
+    """(protocol the client used for this request, service model or None).
+
+    botocore picks the first protocol it supports from a model's `protocols` list (CloudWatch: `json`
+    before `smithy-rpc-v2-cbor`), so errors must follow the request, not the model's `protocol`.
+    """
     import botocore.session
 
     try:
-        protocol = botocore.session.get_session().get_service_model(service).protocol
+        model = botocore.session.get_session().get_service_model(service)
+        protocol = model.protocol
     except Exception:
-        protocol = "query"
+        model, protocol = None, "query"
+    if environ.get("HTTP_SMITHY_PROTOCOL") == "rpc-v2-cbor" or "/operation/" in environ.get("PATH_INFO", ""):
+        return "smithy-rpc-v2-cbor", model
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        return "json", model
+    if protocol not in ("ec2", "query") and (
+            environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded")
+            or "Action=" in environ.get("QUERY_STRING", "")):
+        return "query", model
+    return protocol, model
+
+
+def _moto_fault_response(fault, service, environ):
+    from xml.sax.saxutils import escape
+
+    protocol, model = _wire_protocol(environ, service)
     if fault.type == "throttle":
         code = _THROTTLE_CODES.get(service, "ThrottlingException" if protocol != "query" else "Throttling")
         status = 503 if service == "ec2" else 400
@@ -235,10 +258,10 @@ def _moto_fault_response(fault, service):
     request_id = str(uuid.uuid4())
     if protocol == "ec2":
         body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code>"
-                f"<Message>{fault.message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>")
+                f"<Message>{escape(fault.message)}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>")
         return status, {"Content-Type": "text/xml", **headers}, body.encode()
     if protocol == "query":
-        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{fault.message}</Message>"
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{escape(fault.message)}</Message>"
                 f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>")
         return status, {"Content-Type": "text/xml", **headers}, body.encode()
     if protocol == "smithy-rpc-v2-cbor":
@@ -246,5 +269,10 @@ def _moto_fault_response(fault, service):
 
         headers.update({"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"})
         return status, headers, dumps({"__type": code, "message": fault.message})
-    headers.update({"Content-Type": "application/x-amz-json-1.0", "x-amzn-ErrorType": code})
+    json_version = (model.metadata.get("jsonVersion") if model is not None else None) or "1.0"
+    headers.update({"Content-Type": f"application/x-amz-json-{json_version}", "x-amzn-ErrorType": code})
+    if model is not None and "awsQueryCompatible" in model.metadata:
+        # A former query service (CloudWatch) speaking JSON: botocore reports the query error code.
+        query_code = {"throttle": "Throttling", "access_denied": "AccessDenied"}.get(fault.type, "InternalError")
+        headers["x-amzn-query-error"] = f"{query_code};{'Receiver' if fault.type == 'server_error' else 'Sender'}"
     return status, headers, json.dumps({"__type": code, "message": fault.message}).encode()

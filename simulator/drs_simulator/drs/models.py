@@ -929,17 +929,17 @@ class DRSBackend:
         del instance_type
         reversed_server = self.runtime.drs.server_by_arn(record.reversed_server_arn) if record.reversed_server_arn else None
         if reversed_server is not None:
-            state_name, lag, eta, _ = reversed_server.replication.observe(self.now)
+            state_name, _, eta, _ = reversed_server.replication.observe(self.now)
             ready = state_name == "CONTINUOUS"
             out["failback"] = {
                 "state": "FAILBACK_READY_FOR_LAUNCH" if ready else "FAILBACK_IN_PROGRESS",
                 "failbackInitiationTime": record.failback_started, "failbackToOriginalServer": True,
                 "failbackLaunchType": "RECOVERY",
             }
-            out["dataReplicationInfo"] = {
-                "dataReplicationState": state_name, "lagDuration": _duration(lag) if lag is not None else None,
-                "etaDateTime": eta,
-            }
+            # No lagDuration here: the model types RecoveryInstanceDataReplicationInfo.lagDuration as an
+            # ISO-8601 date-time, not a duration like PT5S, and leaves its meaning undocumented. The lag to
+            # wait on is the reversed source server's (drs-service-facts.md section 7, step 2).
+            out["dataReplicationInfo"] = {"dataReplicationState": state_name, "etaDateTime": eta}
         elif record.disconnected:
             out["dataReplicationInfo"] = {"dataReplicationState": "DISCONNECTED"}
         else:
@@ -1037,6 +1037,21 @@ class DRSBackend:
         if not origin.initialized:
             raise UninitializedAccountException(server.origin_account, server.origin_region)
         now = self.now
+        protecting = next((s for s in origin.source_servers.values() if s.instance_id == record.id), None)
+        if protecting is not None:
+            # The origin region already has a source server for this very instance (the original server on
+            # re-protect, or the failback server of an earlier cycle): DRS resumes replicating it rather than
+            # creating another one, which is why failback servers are tracked by awsInstanceID (section 7).
+            replication = Replication.started(now, self.config.durations, protecting.disk_bytes)
+            if protecting.staging and protecting.staging.get("source") is not None:
+                protecting.staging["source"].replication = replication
+            protecting.replication = replication
+            protecting.disconnected = False
+            protecting.reversed_arn = server.arn
+            server.reversed_arn = protecting.arn
+            record.reversed_server_arn = protecting.arn
+            record.failback_started = now
+            return protecting.arn
         nics = [{"macAddress": nic.mac_address, "ips": _eni_ips(nic), "isPrimary": index == 0}
                 for index, nic in sorted(instance.nics.items())]
         reversed_server = SourceServer(
@@ -1044,7 +1059,11 @@ class DRSBackend:
             disks=[dict(d) for d in server.disks], cpus=server.cpus, ram_bytes=server.ram_bytes,
             os_string=server.os_string, architecture=server.architecture, boot_mode=server.boot_mode,
             platform=server.platform, origin_account=self.account_id, origin_region=self.region,
-            origin_az=instance.placement.zone, direction="FAILBACK", now=now,
+            # [model] ReplicationDirection: FAILBACK is replication from a recovery instance back to the
+            # origin; re-protecting a failed-back instance replicates toward the recovery region again,
+            # which is FAILOVER ("for failback instances on origin region ... re-protect them").
+            origin_az=instance.placement.zone, now=now,
+            direction="FAILOVER" if server.direction == "FAILBACK" else "FAILBACK",
             replication=Replication.started(now, self.config.durations, server.disk_bytes),
             tags=dict(server.tags), instance_type=instance.instance_type,
         )
@@ -1225,8 +1244,8 @@ class DRSBackend:
             server["jobID"] = job.id
 
         def finished(job_done, at):
-            if execution.status != "IN_PROGRESS":
-                return
+            # The step records how its job ended even after a cancel (the job cannot be cancelled, and a
+            # step left EXECUTING would never end); only a running execution moves on or fails.
             failed_critical = [p["sourceServerID"] for p in job_done.participating
                                if p["launchStatus"] != "LAUNCHED" and _impact(servers, p["sourceServerID"]) == "CRITICAL"]
             step["updatedAt"] = at
@@ -1234,9 +1253,12 @@ class DRSBackend:
                 step["status"] = "FAILED"
                 message = f"Critical source servers failed to launch: {', '.join(failed_critical)}"
                 step["errorDetail"] = {"message": message, "code": "CRITICAL_SERVER_FAILED"}
-                self._fail_execution(execution, index, at, message)
+                if execution.status == "IN_PROGRESS":
+                    self._fail_execution(execution, index, at, message)
             else:
                 step["status"] = "COMPLETED"
+                if execution.status != "IN_PROGRESS":
+                    return
                 self.runtime.scheduler.after(self.config.durations.plan_step_poll,
                                              lambda t: self._run_plan_step(execution, index + 1, t), base=at)
         job.on_complete.append(finished)

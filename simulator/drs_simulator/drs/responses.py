@@ -30,7 +30,11 @@ def paginate(items, params, default_max=None):
     start = 0
     if token:
         try:
-            start = int(base64.urlsafe_b64decode(token.encode()).decode().split(":", 1)[1])
+            # Only the exact form issued below: a forged "offset:-2" would otherwise slice from the end.
+            kind, offset = base64.urlsafe_b64decode(token.encode()).decode().split(":", 1)
+            if kind != "offset" or not offset.isdigit():
+                raise ValueError(f"not an issued token: {token!r}")
+            start = int(offset)
         except (ValueError, IndexError, UnicodeDecodeError) as exc:
             raise ValidationException("nextToken is not a token this service issued",
                                       field_list=[{"name": "nextToken", "message": "invalid token"}]) from exc
