@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_ACCOUNT = "123456789012"
 PRIMARY = "us-east-1"
 RECOVERY = "us-west-2"
-NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
+NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})  # one attempt, no retry
 
 
 class SimulatorProcess:
