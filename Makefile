@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/simulator$(if $(PYTHONPATH),:$(PYTHONPATH))
 export AWS_CONFIG_FILE := /dev/null
 export AWS_SHARED_CREDENTIALS_FILE := /dev/null
 
-.PHONY: venv test test-simulator demo clean sanity lint collection-tree
+.PHONY: venv test test-simulator test-unit test-integration demo clean sanity lint collection-tree
 
 # ansible-test and ansible-lint run offline on a copy of the collection under build/ (see
 # docs/DEVELOPMENT.md): ansible-test only works from <root>/ansible_collections/<ns>/<name>/.
@@ -36,10 +36,19 @@ $(STAMP): requirements/dev.txt scripts/find-python.sh
 	$(PY) -m pip install --quiet -r requirements/dev.txt
 	@touch $(STAMP)
 
-test: venv test-simulator sanity lint
+test: venv test-unit test-simulator test-integration sanity lint
+
+# pytest-ansible would build its own collection tree inside the repository: keep it out.
+PYTEST := $(PY) -m pytest -q -p no:pytest-ansible
+
+test-unit: venv
+	$(PYTEST) tests/unit -n 2
 
 test-simulator: venv
-	$(PY) -m pytest tests/simulator -n 2 -q -p no:pytest-ansible
+	$(PYTEST) tests/simulator -n 2
+
+test-integration: venv
+	$(PYTEST) tests/integration -n 2
 
 # Re-sync the collection copy (only changed files), link amazon.aws beside it, and put the
 # offline get-pip stand-in where ansible-test looks for it (a real get-pip script is left alone).

@@ -5,19 +5,13 @@
 
 
 class ModuleDocFragment:
-    # Options shared by the modules that reach the primary region and other accounts.
+    # Options shared by every module: the recovery (target) account's role.
     DOCUMENTATION = r"""
 options:
-  source_region:
-    description:
-      - The primary region, where the protected (source) instances run.
-      - O(region) is always the recovery region, where DRS replicates the source servers and the
-        launch-into targets wait.
-    type: str
   target_role_arn:
     description:
       - An IAM role in the recovery (target) account to assume for every DRS and EC2 call in the recovery
-        region. Omit it to use the given credentials directly.
+        region (O(region)). Omit it to use the given credentials directly.
       - The role is assumed through STS with O(external_id); credentials are cached per role until shortly
         before they expire.
     type: str
@@ -25,14 +19,6 @@ options:
     description:
       - The ExternalId for O(target_role_arn), as in the role's trust policy (C(sts:ExternalId)).
       - Required with O(target_role_arn) unless O(require_external_id=false).
-    type: str
-  source_role_arn:
-    description:
-      - An IAM role in the account of the source instances to assume for reads in O(source_region).
-    type: str
-  source_external_id:
-    description:
-      - The ExternalId for O(source_role_arn).
     type: str
   require_external_id:
     description:

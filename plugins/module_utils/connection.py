@@ -59,6 +59,33 @@ class RoleCredentialCache:
 ROLE_CACHE = RoleCredentialCache()
 
 
+class RefreshingRoleClient:
+    """A client acting as a role, rebuilt with fresh credentials whenever the cached ones near expiry.
+
+    A wave can wait longer than a role session lasts (one hour by default); every call goes through
+    the credential cache, which assumes the role again REFRESH_MARGIN_SECONDS before expiry.
+    """
+
+    def __init__(self, connector, service, region, role_arn, external_id):
+        self._connector = connector
+        self._service = service
+        self._region = region
+        self._role = (role_arn, external_id)
+        self._credentials = None
+        self._client = None
+
+    def refresh(self):
+        """The underlying client, rebuilt if the role's credentials were renewed."""
+        credentials = self._connector.assume_role(*self._role)
+        if credentials is not self._credentials:
+            self._credentials = credentials
+            self._client = self._connector.build(self._service, self._region, credentials)
+        return self._client
+
+    def __getattr__(self, name):
+        return getattr(self.refresh(), name)
+
+
 class AWSConnector:
     """Builds retrying boto3 clients, in the default account or through an assumed role."""
 
@@ -92,16 +119,25 @@ class AWSConnector:
             )
         key = (service, region, role_arn, external_id)
         if key not in self._clients:
-            params = dict(self.connect_kwargs)
             if role_arn:
-                for name in _CREDENTIAL_KEYS:
-                    params.pop(name, None)
-                params.update(self.assume_role(role_arn, external_id))
-            params["config"] = self._merged_config(params.pop("config", None))
-            conn = self._builder(conn_type="client", resource=service, region=region, endpoint=self.endpoint_url,
-                                 **params)
-            self._clients[key] = RetryingBotoClientWrapper(conn, self.retry_decorator)
+                # Assume and build now, so a refused role fails before the first call that needs it.
+                client = RefreshingRoleClient(self, service, region, role_arn, external_id)
+                client.refresh()
+                self._clients[key] = client
+            else:
+                self._clients[key] = self.build(service, region)
         return self._clients[key]
+
+    def build(self, service, region, credentials=None):
+        """A retrying client with the connector's settings (and the given credentials, if any)."""
+        params = dict(self.connect_kwargs)
+        if credentials:
+            for name in _CREDENTIAL_KEYS:
+                params.pop(name, None)
+            params.update(credentials)
+        params["config"] = self._merged_config(params.pop("config", None))
+        conn = self._builder(conn_type="client", resource=service, region=region, endpoint=self.endpoint_url, **params)
+        return RetryingBotoClientWrapper(conn, self.retry_decorator)
 
     def _merged_config(self, config):
         base = botocore.config.Config(**_no_sdk_retries())

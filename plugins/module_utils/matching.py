@@ -233,8 +233,10 @@ class InstanceMatcher:
 
         override_targets = {}
         override_for = {}
+        # Overrides by name compare like tags do (case and spacing ignored); by ID, exactly.
+        overrides_by_name = {normalise(k): v for k, v in overrides.items()}
         for view in views:
-            target_id = overrides.get(view.source_server_id) or overrides.get(view.name)
+            target_id = overrides.get(view.source_server_id) or overrides_by_name.get(normalise(view.name))
             if target_id:
                 override_for[view.source_server_id] = target_id
         if override_for:

@@ -14,17 +14,22 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DROrchestrationError
 
 CROSS_ACCOUNT_ARGS = {
-    "source_region": {"type": "str"},
     "target_role_arn": {"type": "str"},
     "external_id": {"type": "str", "no_log": True},
+    "require_external_id": {"type": "bool", "default": True},
+}
+# Only for the modules that also call the primary region (doc fragment primary_region).
+PRIMARY_REGION_ARGS = {
+    "source_region": {"type": "str"},
     "source_role_arn": {"type": "str"},
     "source_external_id": {"type": "str", "no_log": True},
-    "require_external_id": {"type": "bool", "default": True},
 }
 
 
-def argument_spec(**specific):
+def argument_spec(primary_region=False, **specific):
     spec = dict(CROSS_ACCOUNT_ARGS)
+    if primary_region:
+        spec.update(PRIMARY_REGION_ARGS)
     spec.update(specific)
     return spec
 

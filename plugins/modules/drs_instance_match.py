@@ -74,6 +74,7 @@ options:
     default: false
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
+  - elasticdr.orchestration.primary_region
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -229,6 +230,7 @@ def match(module):
 def main():
     module = AnsibleAWSModule(
         argument_spec=argument_spec(
+            primary_region=True,
             names={"type": "list", "elements": "str"},
             source_server_ids={"type": "list", "elements": "str"},
             overrides={"type": "dict", "default": {}},

@@ -70,7 +70,7 @@ options:
     type: float
     default: 30
   servers_per_job:
-    description: The most source servers in one job (the DRS quota is 100 by default).
+    description: The most source servers in one job, 1 to 200 (the DRS quota is 100 by default).
     type: int
     default: 100
   fail_on_launch_failure:
@@ -204,8 +204,11 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery i
 
 def recover(module):
     params = module.params
-    if params["servers_per_job"] < 1:
-        raise ConfigurationError("servers_per_job must be at least 1.")
+    if not 1 <= params["servers_per_job"] <= 200:
+        raise ConfigurationError(
+            f"servers_per_job must be between 1 and 200; got {params['servers_per_job']}.",
+            remediation="StartRecovery accepts at most 200 source servers per call, and the DRS quota is 100 per "
+                        "job unless raised for the account.")
     if params["wait_timeout"] < 0 or params["poll_interval"] <= 0:
         raise ConfigurationError("wait_timeout must be >= 0 and poll_interval > 0.")
     servers = []

@@ -43,6 +43,7 @@ options:
     default: 30
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
+  - elasticdr.orchestration.primary_region
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -143,7 +144,7 @@ def reverse(module):
     timed_out = False
     if params["wait"]:
         entries, timed_out, _polls = workflow.wait(entries, params["lag_threshold"], params["wait_timeout"],
-                                              params["poll_interval"])
+                                                   params["poll_interval"])
     else:
         workflow.observe(entries, params["lag_threshold"])
     result = {"changed": bool(started), "servers": entries, "started": started,
@@ -163,6 +164,7 @@ def reverse(module):
 def main():
     module = AnsibleAWSModule(
         argument_spec=argument_spec(
+            primary_region=True,
             recovery_instance_ids={"type": "list", "elements": "str", "required": True},
             wait={"type": "bool", "default": True},
             lag_threshold={"type": "float", "default": 60},

@@ -1,0 +1,168 @@
+"""Integration tests: every module and the inventory plugin, run by ansible-playbook / ansible-inventory /
+ansible-doc as subprocesses against one simulator per test session (per xdist worker, --time-scale 5000).
+
+How a test runs: helpers.PlaybookRunner writes a playbook into the test's tmp dir and runs ansible-playbook
+with AWS_URL pointing at the simulator and dummy credentials; the test-only callback
+callback_plugins/drs_it_record.py records every task's result, read back as run.ok(name) / run.failed(name).
+Each test resets the simulator and loads its own estate; results are checked against the AWS state read with
+boto3 and against the simulator's request log (check mode and refusals: no mutating call).
+
+Run: .venv/bin/python -m pytest tests/integration -q -n 2 -p no:pytest-ansible
+
+OPTION COVERAGE TABLE: every documented option -> the tests that exercise it and fail if it were ignored
+(test_docs.py::test_option_coverage_table_is_complete checks that every option of every module and of the
+inventory plugin is listed and that each test named exists). "*" = every module (not the inventory plugin).
+"NOT VERIFIABLE" = cannot be observed against the simulator. Only drs_instance_match and
+drs_reverse_replication take the primary-region options (source_region, source_role_arn, source_external_id).
+
+Module                  | Option                        | Tests (tests/integration/...)
+----------------------- | ----------------------------- | ----------------------------------------------------
+drs_instance_match      | names                         | test_drs_instance_match.py::test_match_all_and_filters
+drs_instance_match      | source_server_ids             | test_drs_instance_match.py::test_match_all_and_filters
+drs_instance_match      | overrides                     | test_drs_instance_match.py::test_match_unmatched_ambiguous_invalid_and_overrides
+drs_instance_match      | match_tag                     | test_drs_instance_match.py::test_match_tag_wave_tag_and_strictness
+drs_instance_match      | wave_tag                      | test_drs_instance_match.py::test_match_tag_wave_tag_and_strictness
+drs_instance_match      | require_stopped               | test_drs_instance_match.py::test_match_tag_wave_tag_and_strictness
+drs_instance_match      | require_same_private_ip       | test_drs_instance_match.py::test_match_tag_wave_tag_and_strictness
+drs_instance_match      | fallback_to_drs_records       | test_drs_instance_match.py::test_fallback_to_drs_records_when_primary_region_unreadable
+drs_instance_match      | fail_on_unmatched             | test_drs_instance_match.py::test_match_unmatched_ambiguous_invalid_and_overrides
+drs_instance_match      | source_region                 | test_drs_instance_match.py::test_match_all_and_filters (name_from source_instance)
+drs_instance_match      | source_region                 | test_drs_instance_match.py::test_fallback_to_drs_records_when_primary_region_unreadable
+drs_instance_match      | source_role_arn               | test_cross_account.py::test_source_role_for_primary_region_reads
+drs_instance_match      | source_external_id            | test_cross_account.py::test_source_role_for_primary_region_reads
+drs_launch_config       | servers                       | test_drs_launch_config.py::test_check_diff_apply_idempotent
+drs_launch_config       | servers                       | test_drs_launch_config.py::test_refusals_come_before_any_change
+drs_launch_config       | state                         | test_drs_launch_config.py::test_every_setting_lands_in_the_launch_configuration
+drs_launch_config       | launch_disposition            | test_drs_launch_config.py::test_every_setting_lands_in_the_launch_configuration
+drs_launch_config       | right_sizing                  | test_drs_launch_config.py::test_every_setting_lands_in_the_launch_configuration
+drs_launch_config       | copy_private_ip               | test_drs_launch_config.py::test_every_setting_lands_in_the_launch_configuration
+drs_launch_config       | copy_private_ip               | test_drs_launch_config.py::test_refusals_come_before_any_change
+drs_launch_config       | copy_tags                     | test_drs_launch_config.py::test_every_setting_lands_in_the_launch_configuration
+drs_launch_config       | copy_tags                     | test_drs_launch_config.py::test_refusals_come_before_any_change
+drs_launch_config       | os_byol                       | test_drs_launch_config.py::test_every_setting_lands_in_the_launch_configuration
+drs_launch_config       | post_launch_enabled           | test_drs_launch_config.py::test_every_setting_lands_in_the_launch_configuration
+drs_launch_config       | validate_targets              | test_drs_launch_config.py::test_every_setting_lands_in_the_launch_configuration
+drs_recovery            | servers                       | test_drs_recovery.py::test_recovery_end_to_end_check_mode_and_adoption
+drs_recovery            | servers                       | test_drs_recovery.py::test_stop_targets (targets read from the launch configuration)
+drs_recovery            | servers                       | test_drs_recovery.py::test_refusals_come_before_any_change
+drs_recovery            | mode                          | test_drs_recovery.py::test_drill_without_waiting_split_into_jobs
+drs_recovery            | execution_id                  | test_drs_recovery.py::test_recovery_end_to_end_check_mode_and_adoption
+drs_recovery            | execution_id                  | test_drs_recovery.py::test_timeout_then_rerun_adopts_the_running_job
+drs_recovery            | wave                          | test_drs_recovery.py::test_drill_without_waiting_split_into_jobs
+drs_recovery            | wave                          | test_info_modules.py::test_job_info
+drs_recovery            | stop_targets                  | test_drs_recovery.py::test_stop_targets
+drs_recovery            | retry_failed                  | test_drs_recovery.py::test_launch_failure_then_retry_failed
+drs_recovery            | wait                          | test_drs_recovery.py::test_drill_without_waiting_split_into_jobs
+drs_recovery            | wait_timeout                  | test_drs_recovery.py::test_timeout_then_rerun_adopts_the_running_job
+drs_recovery            | poll_interval                 | test_drs_recovery.py::test_timeout_then_rerun_adopts_the_running_job (poll count)
+drs_recovery            | poll_interval                 | test_drs_recovery.py::test_refusals_come_before_any_change
+drs_recovery            | servers_per_job               | test_drs_recovery.py::test_drill_without_waiting_split_into_jobs
+drs_recovery            | servers_per_job               | test_drs_recovery.py::test_refusals_come_before_any_change
+drs_recovery            | fail_on_launch_failure        | test_drs_recovery.py::test_launch_failure_then_retry_failed
+drs_reverse_replication | recovery_instance_ids         | test_drs_reverse_replication.py::test_reverse_replication_until_ready
+drs_reverse_replication | recovery_instance_ids         | test_drs_reverse_replication.py::test_reverse_replication_no_wait_timeout_and_refusals
+drs_reverse_replication | wait                          | test_drs_reverse_replication.py::test_reverse_replication_no_wait_timeout_and_refusals
+drs_reverse_replication | lag_threshold                 | test_drs_reverse_replication.py::test_reverse_replication_until_ready
+drs_reverse_replication | wait_timeout                  | test_drs_reverse_replication.py::test_reverse_replication_no_wait_timeout_and_refusals
+drs_reverse_replication | poll_interval                 | test_drs_reverse_replication.py::test_reverse_replication_until_ready
+drs_reverse_replication | source_region                 | test_drs_reverse_replication.py::test_reverse_replication_no_wait_timeout_and_refusals
+drs_reverse_replication | source_region                 | test_drs_reverse_replication.py::test_reverse_replication_until_ready
+drs_reverse_replication | source_role_arn               | test_cross_account.py::test_source_role_for_primary_region_reads
+drs_reverse_replication | source_external_id            | test_cross_account.py::test_source_role_for_primary_region_reads
+drs_ip_validate         | servers                       | test_drs_ip_validate.py::test_ip_validation
+drs_ip_validate         | expect                        | test_drs_ip_validate.py::test_ip_validation
+drs_ip_validate         | expect                        | test_drs_recovery.py::test_recovery_end_to_end_check_mode_and_adoption
+drs_ip_validate         | fail_on_mismatch              | test_drs_ip_validate.py::test_ip_validation
+drs_ip_validate         | capture_only                  | test_drs_ip_validate.py::test_ip_validation
+drs_source_server_info  | source_server_ids             | test_info_modules.py::test_source_server_info_filters
+drs_source_server_info  | staging_account_ids           | test_info_modules.py::test_source_server_info_filters
+drs_source_server_info  | replication_direction         | test_info_modules.py::test_source_server_info_filters
+drs_source_server_info  | replication_direction         | test_drs_reverse_replication.py::test_reverse_replication_until_ready
+drs_source_server_info  | tags                          | test_info_modules.py::test_source_server_info_filters
+drs_source_server_info  | include_launch_configuration  | test_info_modules.py::test_source_server_info_filters
+drs_source_server_info  | include_raw                   | test_info_modules.py::test_source_server_info_filters
+drs_job_info            | job_ids                       | test_info_modules.py::test_job_info
+drs_job_info            | execution_id                  | test_info_modules.py::test_job_info
+drs_job_info            | wave                          | test_info_modules.py::test_job_info
+drs_job_info            | from_date                     | test_info_modules.py::test_job_info
+drs_job_info            | from_date                     | test_info_modules.py::test_from_date_in_whole_seconds_includes_that_second
+drs_job_info            | include_log                   | test_info_modules.py::test_job_info
+*                       | target_role_arn               | test_cross_account.py::test_recovery_in_another_account (all 7 modules)
+*                       | target_role_arn               | test_cross_account.py::test_external_id_is_required_before_any_call
+*                       | external_id                   | test_cross_account.py::test_recovery_in_another_account (all 7 modules)
+*                       | require_external_id           | test_cross_account.py::test_external_id_is_required_before_any_call (all 7 refuse; false for 4)
+*                       | region                        | test_action_group.py::test_group_defaults_reach_our_modules_and_amazon_aws
+*                       | region                        | test_drs_reverse_replication.py::test_reverse_replication_until_ready (us-east-1)
+*                       | endpoint_url                  | test_action_group.py::test_group_defaults_reach_our_modules_and_amazon_aws
+*                       | access_key                    | test_action_group.py::test_group_defaults_reach_our_modules_and_amazon_aws
+*                       | secret_key                    | test_action_group.py::test_group_defaults_reach_our_modules_and_amazon_aws
+*                       | profile                       | test_action_group.py::test_group_defaults_reach_our_modules_and_amazon_aws
+*                       | debug_botocore_endpoint_logs  | test_action_group.py::test_group_defaults_reach_our_modules_and_amazon_aws
+*                       | session_token                 | NOT VERIFIABLE: the simulator picks the account from the access key alone
+*                       | aws_ca_bundle                 | NOT VERIFIABLE: the simulator serves plain HTTP
+*                       | validate_certs                | NOT VERIFIABLE: the simulator serves plain HTTP
+*                       | aws_config                    | NOT VERIFIABLE: no botocore client setting is visible in the simulator's request log
+inventory               | plugin                        | test_inventory_plugin.py::test_hosts_groups_and_contract_variables
+inventory               | regions                       | test_inventory_plugin.py::test_hosts_groups_and_contract_variables
+inventory               | regions                       | test_inventory_plugin.py::test_inventory_errors
+inventory               | regions                       | test_inventory_plugin.py::test_failback_direction_and_cache
+inventory               | protection_group              | test_inventory_plugin.py::test_hosts_groups_and_contract_variables
+inventory               | primary_region                | test_inventory_plugin.py::test_hosts_groups_and_contract_variables (derived, then given)
+inventory               | state_table_prefix            | test_inventory_plugin.py::test_hosts_groups_and_contract_variables
+inventory               | hostname_tag                  | test_inventory_plugin.py::test_hosts_groups_and_contract_variables
+inventory               | require_hostname_tag          | test_inventory_plugin.py::test_hosts_groups_and_contract_variables
+inventory               | wave_tag                      | test_inventory_plugin.py::test_hosts_groups_and_contract_variables
+inventory               | default_wave                  | test_inventory_plugin.py::test_hosts_groups_and_contract_variables
+inventory               | default_wave                  | test_inventory_plugin.py::test_failback_direction_and_cache
+inventory               | replication_direction         | test_inventory_plugin.py::test_failback_direction_and_cache
+inventory               | staging_account_ids           | test_inventory_plugin.py::test_hosts_groups_and_contract_variables
+inventory               | assume_role_arn               | test_inventory_plugin.py::test_assumed_role
+inventory               | external_id                   | test_inventory_plugin.py::test_assumed_role
+inventory               | require_external_id           | test_inventory_plugin.py::test_assumed_role
+inventory               | compose                       | test_inventory_plugin.py::test_hosts_groups_and_contract_variables
+inventory               | keyed_groups                  | test_inventory_plugin.py::test_hosts_groups_and_contract_variables
+inventory               | groups                        | test_inventory_plugin.py::test_hosts_groups_and_contract_variables
+inventory               | strict                        | test_inventory_plugin.py::test_inventory_errors
+inventory               | strict                        | test_inventory_plugin.py::test_hosts_groups_and_contract_variables (off)
+inventory               | leading_separator             | test_inventory_plugin.py::test_hosts_groups_and_contract_variables
+inventory               | use_extra_vars                | test_inventory_plugin.py::test_hosts_groups_and_contract_variables
+inventory               | cache                         | test_inventory_plugin.py::test_failback_direction_and_cache
+inventory               | cache_plugin                  | test_inventory_plugin.py::test_failback_direction_and_cache
+inventory               | cache_connection              | test_inventory_plugin.py::test_failback_direction_and_cache
+inventory               | cache_prefix                  | test_inventory_plugin.py::test_failback_direction_and_cache
+inventory               | cache_timeout                 | test_inventory_plugin.py::test_failback_direction_and_cache
+inventory               | endpoint_url                  | test_inventory_plugin.py::test_assumed_role (from the file, nothing in the environment)
+inventory               | access_key                    | test_inventory_plugin.py::test_assumed_role
+inventory               | secret_key                    | test_inventory_plugin.py::test_assumed_role
+inventory               | profile                       | test_inventory_plugin.py::test_assumed_role
+inventory               | region                        | test_inventory_plugin.py::test_assumed_role (STS region)
+inventory               | session_token                 | NOT VERIFIABLE: the simulator picks the account from the access key alone
+"""
+import pytest
+
+from simlib import Sim, SimulatorProcess
+
+from .helpers import PlaybookRunner
+
+# A recovery job of ~555 simulated seconds takes ~0.1 s; reverse replication to a small lag ~0.6 s.
+TIME_SCALE = 5000
+
+
+@pytest.fixture(scope="session")
+def simulator_process():
+    process = SimulatorProcess(time_scale=TIME_SCALE)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def sim(simulator_process):
+    handle = Sim(simulator_process.url)
+    handle.reset()
+    return handle
+
+
+@pytest.fixture
+def play(sim, tmp_path):
+    """PlaybookRunner: play.run(tasks, check=..., diff=...) -> PlayResult."""
+    return PlaybookRunner(sim, tmp_path)

@@ -1,0 +1,131 @@
+"""ansible-doc renders every module and the inventory plugin; the documented options are exactly the options the
+modules accept (same type, default, choices); and the option coverage table in conftest.py names, for every
+documented option, tests that exist."""
+import ast
+import json
+import os
+import re
+
+import pytest
+
+from . import conftest
+from .helpers import HERE, MODULES, NS, ROOT, run_tool
+
+# amazon.aws's connection options, merged in by AnsibleAWSModule (not in our argument_spec)
+AWS_COMMON = {"access_key", "secret_key", "session_token", "profile", "endpoint_url", "region", "aws_ca_bundle",
+              "aws_config", "validate_certs", "debug_botocore_endpoint_logs"}
+# Options the table may list as not verifiable against the simulator, with the reason given there
+NOT_VERIFIABLE = {"aws_ca_bundle", "validate_certs", "aws_config", "session_token"}
+# Shared cross-account options that some modules accept but do not use (no primary-region call)
+PRIMARY_REGION_OPTIONS = {"source_region", "source_role_arn", "source_external_id"}
+PRIMARY_REGION_MODULES = {"drs_instance_match", "drs_reverse_replication"}
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("docs")
+    proc = run_tool("ansible-doc", ["--json"] + [NS + m for m in MODULES], "http://unused", tmp)
+    assert proc.returncode == 0, proc.stderr
+    modules = {name[len(NS):]: value["doc"] for name, value in json.loads(proc.stdout).items()}
+    proc = run_tool("ansible-doc", ["--json", "-t", "inventory", NS + "drs"], "http://unused", tmp)
+    assert proc.returncode == 0, proc.stderr
+    modules["inventory"] = json.loads(proc.stdout)[NS + "drs"]["doc"]
+    return modules
+
+
+def test_ansible_doc_renders_every_module_and_the_inventory_plugin(tmp_path):
+    proc = run_tool("ansible-doc", [NS + m for m in MODULES], "http://unused", tmp_path)
+    assert proc.returncode == 0 and "ERROR" not in proc.stderr, proc.stderr
+    for module in MODULES:
+        assert f"> MODULE {NS}{module} (" in proc.stdout, module
+    assert proc.stdout.count("OPTIONS (= indicates it is required):") == len(MODULES)
+    assert proc.stdout.count("EXAMPLES:") == len(MODULES) and proc.stdout.count("RETURN VALUES:") == len(MODULES)
+    inventory = run_tool("ansible-doc", ["-t", "inventory", NS + "drs"], "http://unused", tmp_path)
+    assert inventory.returncode == 0 and "ERROR" not in inventory.stderr, inventory.stderr
+    assert f"> INVENTORY {NS}drs (" in inventory.stdout and "protection_group" in inventory.stdout
+
+
+def _argument_spec(module):
+    """The options a module accepts: its argument_spec(...) keywords plus the shared cross-account options."""
+    source = open(os.path.join(ROOT, "plugins", "modules", module + ".py"), encoding="utf-8").read()
+    shared = open(os.path.join(ROOT, "plugins", "module_utils", "module_support.py"), encoding="utf-8").read()
+    shared_specs = {}
+    for node in ast.walk(ast.parse(shared)):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) in ("CROSS_ACCOUNT_ARGS",
+                                                                                    "PRIMARY_REGION_ARGS"):
+            shared_specs[node.targets[0].id] = ast.literal_eval(node.value)
+    calls = [n for n in ast.walk(ast.parse(source))
+             if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "argument_spec"]
+    assert len(calls) == 1, module
+    keywords = {kw.arg: ast.literal_eval(kw.value) for kw in calls[0].keywords}
+    spec = dict(shared_specs["CROSS_ACCOUNT_ARGS"])
+    if keywords.pop("primary_region", False):
+        spec.update(shared_specs["PRIMARY_REGION_ARGS"])
+    spec.update(keywords)
+    return spec
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_documented_options_are_the_accepted_options(docs, module):
+    documented = docs[module]["options"]
+    spec = _argument_spec(module)
+    assert set(documented) - AWS_COMMON == set(spec), module
+    for name, option in spec.items():
+        doc = documented[name]
+        assert doc.get("type", "str") == option.get("type", "str"), (module, name)
+        assert doc.get("default") == option.get("default"), (module, name)
+        assert doc.get("choices") == option.get("choices"), (module, name)
+        assert doc.get("elements") == option.get("elements"), (module, name)
+        assert bool(doc.get("required")) == bool(option.get("required")), (module, name)
+
+
+def _coverage_table():
+    rows = []
+    for line in (conftest.__doc__ or "").splitlines():
+        match = re.match(r"^\s*([\w*]+)\s*\|\s*([\w*]+)\s*\|\s*(.+?)\s*$", line)
+        if match and match.group(1) != "Module":
+            rows.append(match.groups())
+    return rows
+
+
+def _defined_tests():
+    tests = set()
+    for name in os.listdir(HERE):
+        if name.startswith("test_") and name.endswith(".py"):
+            source = open(os.path.join(HERE, name), encoding="utf-8").read()
+            tests.update(f"{name}::{t}" for t in re.findall(r"^def (test_\w+)\(", source, re.M))
+    return tests
+
+
+def test_option_coverage_table_is_complete(docs):
+    rows = _coverage_table()
+    assert rows, "no option coverage table in tests/integration/conftest.py"
+    defined = _defined_tests()
+    table = {}
+    for plugin, option, tests in rows:
+        table.setdefault((plugin, option), []).append(tests)
+        refs = re.findall(r"(test_\w+\.py::test_\w+)", tests)
+        if tests.startswith("NOT VERIFIABLE"):
+            assert option in NOT_VERIFIABLE and refs == [], (plugin, option)
+            continue
+        # No stale rows: every option named is documented by its plugin.
+        if plugin != "*":
+            assert option in docs[plugin]["options"], f"{plugin}.{option} is in the table but not documented"
+        assert refs, f"{plugin} {option}: no test named in {tests!r}"
+        for ref in refs:
+            assert ref in defined, f"{plugin} {option}: {ref} does not exist"
+    missing = []
+    for plugin, doc in docs.items():
+        for option in doc["options"]:
+            if (plugin, option) not in table and (plugin == "inventory" or ("*", option) not in table):
+                missing.append(f"{plugin}.{option}")
+    assert not missing, f"options without a test in the coverage table: {missing}"
+
+
+def test_only_modules_that_read_the_primary_region_take_its_options(docs):
+    for plugin, doc in docs.items():
+        if plugin == "inventory":
+            continue
+        taken = PRIMARY_REGION_OPTIONS & set(doc["options"])
+        expected = PRIMARY_REGION_OPTIONS if plugin in PRIMARY_REGION_MODULES else set()
+        assert taken == expected, plugin
