@@ -11,7 +11,8 @@ The algorithm (docs/INSTANCE_MATCHING_ALGORITHM.md):
    if the source region cannot be read (it may be the disaster), fall back to what DRS recorded;
 3. name each server by its source instance's match tag (default Name), normalised;
 4. read every candidate target (instances carrying the match tag in the recovery account/region) in pages;
-5. pair by normalised name, explicit overrides first; report duplicates and ambiguities, never guess;
+5. pair by normalised name, explicit overrides first, then the protection group's stored pairs (the config
+   table, by source server ID); report duplicates and ambiguities, never guess;
 6. validate each pair; a target claimed by two servers invalidates both.
 Every step is a dict lookup: time and calls grow linearly with the number of servers and pages.
 """
@@ -192,14 +193,17 @@ class InstanceMatcher:
         self.wave_tag = wave_tag
         self.options = dict(options or {})
 
-    def match(self, names=None, source_server_ids=None, overrides=None, source_servers=None):
+    def match(self, names=None, source_server_ids=None, overrides=None, source_servers=None, stored_pairs=None):
         """Match the servers named (by match tag value) or given by ID, or every FAILOVER source server.
 
         overrides: {name or source server ID: target instance ID}, explicit pairs that win over tags.
         source_servers: already-read DRS source servers (skips the DRS read).
+        stored_pairs: {source server ID: target instance ID}, the protection group's pairs from the config table:
+        explicit pairs too, but an override given for the same server (by ID or by name) wins over them.
         """
         result = MatchResult()
         overrides = dict(overrides or {})
+        stored_pairs = dict(stored_pairs or {})
         servers = source_servers
         if servers is None:
             servers = self.drs.describe_source_servers(source_server_ids)
@@ -233,12 +237,17 @@ class InstanceMatcher:
 
         override_targets = {}
         override_for = {}
+        how_for = {}
         # Overrides by name compare like tags do (case and spacing ignored); by ID, exactly.
         overrides_by_name = {normalise(k): v for k, v in overrides.items()}
         for view in views:
             target_id = overrides.get(view.source_server_id) or overrides_by_name.get(normalise(view.name))
+            how = "override"
+            if not target_id and stored_pairs.get(view.source_server_id):
+                target_id, how = stored_pairs[view.source_server_id], "stored_pair"
             if target_id:
                 override_for[view.source_server_id] = target_id
+                how_for[view.source_server_id] = how
         if override_for:
             override_targets = self.target_ec2.describe_instances(override_for.values())
 
@@ -255,13 +264,15 @@ class InstanceMatcher:
             key = normalise(view.name)
             if view.source_server_id in override_for:
                 target_id = override_for[view.source_server_id]
+                how = how_for[view.source_server_id]
                 target = override_targets.get(target_id)
                 if target is None:
+                    what = "override" if how == "override" else "stored pair's"
                     result.invalid.append(self._entry(view, None, [
-                        _check("target_exists", False, f"override target {target_id} does not exist in the recovery "
-                                                       "account/region")], target_id=target_id, how="override"))
+                        _check("target_exists", False, f"{what} target {target_id} does not exist in the recovery "
+                                                       "account/region")], target_id=target_id, how=how))
                     continue
-                proposed.append((view, target, "override"))
+                proposed.append((view, target, how))
                 continue
             if not key:
                 result.unmatched.append({"name": None, "source_server_id": view.source_server_id,

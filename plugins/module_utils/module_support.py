@@ -12,6 +12,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DRSAPIError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DROrchestrationError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.state_store import StateStore
 
 CROSS_ACCOUNT_ARGS = {
     "target_role_arn": {"type": "str"},
@@ -26,9 +27,9 @@ PRIMARY_REGION_ARGS = {
 }
 
 
-def argument_spec(primary_region=False, **specific):
+def argument_spec(include_source_options=False, **specific):
     spec = dict(CROSS_ACCOUNT_ARGS)
-    if primary_region:
+    if include_source_options:
         spec.update(PRIMARY_REGION_ARGS)
     spec.update(specific)
     return spec
@@ -76,6 +77,11 @@ class Connections:
         role, external_id = self.source_role
         return DRSClient(self.connector.client("drs", region=self._require_source_region(), role_arn=role,
                                                external_id=external_id))
+
+    def state_store(self, prefix):
+        """The DynamoDB state tables <prefix>-*, which live in the recovery region (target account)."""
+        role, external_id = self.target_role
+        return StateStore(self.connector.client("dynamodb", role_arn=role, external_id=external_id), prefix)
 
 
 def run_module(module, body):

@@ -217,6 +217,8 @@ class StateStore:
         for item in items:
             key = item["record_key"]
             if key == EXECUTION_KEY:
+                # Stored as execution_status (the StatusIndex key); read back as status.
+                item["status"] = item.pop("execution_status", None)
                 out["execution"] = item
             elif key.startswith("WAVE#"):
                 out["waves"][int(item["wave"])] = item

@@ -16,6 +16,10 @@ description:
     whitespace).
   - Explicit O(overrides) win over tag matching. Duplicate names on either side are reported as
     ambiguous, never guessed. A target claimed by two servers invalidates both pairs.
+  - With O(protection_group), the pairs stored for that group by M(elasticdr.orchestration.drs_instance_pair)
+    are explicit pairs too (by source server ID, reported with RV(pairs[].matched_by=stored_pair)), so a stored
+    pair holds even when the target's match tag differs; an entry of O(overrides) for the same server (by ID or
+    by name) wins over the stored pair. Stored pairs of servers not selected are not used.
   - Every pair is validated (launch-into tag, target state, architecture, platform and boot mode, root
     device, instance type family, subnet and AZ, security groups, private IP). Checks of severity
     C(error) make a pair invalid; C(warning) checks are reported only.
@@ -72,6 +76,16 @@ options:
       - Fail when any selected server ends up unmatched, ambiguous or invalid (the full result is still returned).
     type: bool
     default: false
+  protection_group:
+    description:
+      - Use the pairs stored for this protection group (in C(<table_prefix>-instance-pairs) of the recovery region
+        and account) as explicit pairs, below O(overrides).
+    type: str
+  table_prefix:
+    description:
+      - The prefix of the state tables, read only with O(protection_group).
+    type: str
+    default: drs-orchestration
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
   - elasticdr.orchestration.primary_region
@@ -109,6 +123,12 @@ EXAMPLES = r"""
     overrides:
       legacy-db: i-0123456789abcdef0
     fail_on_unmatched: true
+
+- name: Match using the pairs stored for the protection group (see drs_instance_pair)
+  elasticdr.orchestration.drs_instance_match:
+    region: us-west-2
+    source_region: us-east-1
+    protection_group: payments
 """
 
 RETURN = r"""
@@ -152,7 +172,7 @@ pairs:
       description: The value of O(wave_tag) on the source instance (or the source server).
       type: str
     matched_by:
-      description: C(tag) or C(override).
+      description: C(tag), C(override), or C(stored_pair) (a pair stored for O(protection_group)).
       type: str
     name_from:
       description: C(source_instance), or C(drs_source_server) when the primary region could not be read.
@@ -199,12 +219,19 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching i
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.pairs import check_protection_group
 
 
 def match(module):
     params = module.params
+    if params["protection_group"]:
+        check_protection_group(params["protection_group"])
     connections = Connections(module)
     source_ec2 = connections.source_ec2() if params["source_region"] else None
+    stored_pairs = None
+    if params["protection_group"]:
+        stored = connections.state_store(params["table_prefix"]).get_pairs(params["protection_group"])
+        stored_pairs = {p["source_server_id"]: p["target_instance_id"] for p in stored if p.get("target_instance_id")}
     matcher = InstanceMatcher(
         connections.recovery_drs(), source_ec2, connections.recovery_ec2(), match_tag=params["match_tag"],
         wave_tag=params["wave_tag"],
@@ -212,7 +239,7 @@ def match(module):
                  "require_same_private_ip": params["require_same_private_ip"],
                  "fallback_to_drs_records": params["fallback_to_drs_records"]})
     result = matcher.match(names=params["names"], source_server_ids=params["source_server_ids"],
-                           overrides=params["overrides"]).to_dict()
+                           overrides=params["overrides"], stored_pairs=stored_pairs).to_dict()
     for note in result["notes"]:
         module.warn(note)
     problems = len(result["unmatched"]) + len(result["ambiguous"]) + len(result["invalid"])
@@ -230,7 +257,7 @@ def match(module):
 def main():
     module = AnsibleAWSModule(
         argument_spec=argument_spec(
-            primary_region=True,
+            include_source_options=True,
             names={"type": "list", "elements": "str"},
             source_server_ids={"type": "list", "elements": "str"},
             overrides={"type": "dict", "default": {}},
@@ -240,6 +267,8 @@ def main():
             require_same_private_ip={"type": "bool", "default": False},
             fallback_to_drs_records={"type": "bool", "default": True},
             fail_on_unmatched={"type": "bool", "default": False},
+            protection_group={"type": "str"},
+            table_prefix={"type": "str", "default": "drs-orchestration"},
         ),
         supports_check_mode=True,
     )

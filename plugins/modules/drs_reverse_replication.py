@@ -164,7 +164,7 @@ def reverse(module):
 def main():
     module = AnsibleAWSModule(
         argument_spec=argument_spec(
-            primary_region=True,
+            include_source_options=True,
             recovery_instance_ids={"type": "list", "elements": "str", "required": True},
             wait={"type": "bool", "default": True},
             lag_threshold={"type": "float", "default": 60},

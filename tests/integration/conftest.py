@@ -11,7 +11,7 @@ Run: .venv/bin/python -m pytest tests/integration -q -n 2 -p no:pytest-ansible
 
 OPTION COVERAGE TABLE: every documented option -> the tests that exercise it and fail if it were ignored
 (test_docs.py::test_option_coverage_table_is_complete checks that every option of every module and of the
-inventory plugin is listed and that each test named exists). "*" = every module (not the inventory plugin).
+inventory plugin is listed and that each test named exists). "*" = every module (not the inventory plugin) not listed with its own rows for that option.
 "NOT VERIFIABLE" = cannot be observed against the simulator. Only drs_instance_match and
 drs_reverse_replication take the primary-region options (source_region, source_role_arn, source_external_id).
 
@@ -87,6 +87,77 @@ drs_job_info            | wave                          | test_info_modules.py::
 drs_job_info            | from_date                     | test_info_modules.py::test_job_info
 drs_job_info            | from_date                     | test_info_modules.py::test_from_date_in_whole_seconds_includes_that_second
 drs_job_info            | include_log                   | test_info_modules.py::test_job_info
+drs_instance_match      | protection_group              | test_drs_instance_pair.py::test_match_uses_stored_pairs_and_explicit_overrides_win
+drs_instance_match      | table_prefix                  | test_drs_instance_pair.py::test_match_uses_stored_pairs_and_explicit_overrides_win (alt prefix)
+drs_instance_pair       | protection_group              | test_drs_instance_pair.py::test_add_from_match_with_check_diff_then_idempotent_and_lock_untouched
+drs_instance_pair       | protection_group              | test_drs_instance_pair.py::test_refusals_come_before_any_write
+drs_instance_pair       | table_prefix                  | test_drs_instance_pair.py::test_region_table_prefix_and_role_choose_the_state_tables
+drs_instance_pair       | table_prefix                  | test_drs_instance_pair.py::test_refusals_come_before_any_write (missing table named)
+drs_instance_pair       | pairs                         | test_drs_instance_pair.py::test_add_from_match_with_check_diff_then_idempotent_and_lock_untouched (drs_instance_match pairs)
+drs_instance_pair       | pairs                         | test_drs_instance_pair.py::test_update_remove_and_purge
+drs_instance_pair       | pairs                         | test_drs_instance_pair.py::test_refusals_come_before_any_write
+drs_instance_pair       | state                         | test_drs_instance_pair.py::test_update_remove_and_purge
+drs_instance_pair       | state                         | test_drs_instance_pair.py::test_refusals_come_before_any_write
+drs_instance_pair       | purge                         | test_drs_instance_pair.py::test_update_remove_and_purge
+drs_instance_pair       | purge                         | test_drs_instance_pair.py::test_refusals_come_before_any_write
+drs_instance_pair       | target_role_arn               | test_drs_instance_pair.py::test_region_table_prefix_and_role_choose_the_state_tables
+drs_instance_pair       | external_id                   | test_drs_instance_pair.py::test_region_table_prefix_and_role_choose_the_state_tables
+drs_instance_pair       | require_external_id           | test_drs_instance_pair.py::test_region_table_prefix_and_role_choose_the_state_tables
+drs_instance_pair       | region                        | test_drs_instance_pair.py::test_region_table_prefix_and_role_choose_the_state_tables
+drs_instance_pair       | region                        | test_drs_execution_info.py::test_connection_options_from_the_action_group
+drs_instance_pair       | endpoint_url                  | test_drs_execution_info.py::test_connection_options_from_the_action_group
+drs_instance_pair       | access_key                    | test_drs_execution_info.py::test_connection_options_from_the_action_group
+drs_instance_pair       | secret_key                    | test_drs_execution_info.py::test_connection_options_from_the_action_group
+drs_instance_pair       | profile                       | test_drs_execution_info.py::test_connection_options_from_the_action_group
+drs_instance_pair       | debug_botocore_endpoint_logs  | test_drs_execution_info.py::test_connection_options_from_the_action_group
+drs_instance_pair       | session_token                 | NOT VERIFIABLE: the simulator picks the account from the access key alone
+drs_instance_pair       | aws_ca_bundle                 | NOT VERIFIABLE: the simulator serves plain HTTP
+drs_instance_pair       | validate_certs                | NOT VERIFIABLE: the simulator serves plain HTTP
+drs_instance_pair       | aws_config                    | NOT VERIFIABLE: no botocore client setting is visible in the simulator's request log
+drs_execution_info      | execution_id                  | test_drs_execution_info.py::test_multi_wave_record_listing_by_status_and_missing
+drs_execution_info      | status                        | test_drs_execution_info.py::test_multi_wave_record_listing_by_status_and_missing
+drs_execution_info      | protection_group              | test_drs_execution_info.py::test_multi_wave_record_listing_by_status_and_missing
+drs_execution_info      | table_prefix                  | test_drs_instance_pair.py::test_region_table_prefix_and_role_choose_the_state_tables
+drs_execution_info      | fail_if_missing               | test_drs_execution_info.py::test_multi_wave_record_listing_by_status_and_missing
+drs_execution_info      | target_role_arn               | test_drs_instance_pair.py::test_region_table_prefix_and_role_choose_the_state_tables
+drs_execution_info      | external_id                   | test_drs_instance_pair.py::test_region_table_prefix_and_role_choose_the_state_tables
+drs_execution_info      | require_external_id           | test_drs_instance_pair.py::test_region_table_prefix_and_role_choose_the_state_tables
+drs_execution_info      | region                        | test_drs_instance_pair.py::test_region_table_prefix_and_role_choose_the_state_tables
+drs_execution_info      | region                        | test_drs_execution_info.py::test_connection_options_from_the_action_group
+drs_execution_info      | endpoint_url                  | test_drs_execution_info.py::test_connection_options_from_the_action_group
+drs_execution_info      | access_key                    | test_drs_execution_info.py::test_connection_options_from_the_action_group
+drs_execution_info      | secret_key                    | test_drs_execution_info.py::test_connection_options_from_the_action_group
+drs_execution_info      | profile                       | test_drs_execution_info.py::test_connection_options_from_the_action_group
+drs_execution_info      | debug_botocore_endpoint_logs  | test_drs_execution_info.py::test_connection_options_from_the_action_group
+drs_execution_info      | session_token                 | NOT VERIFIABLE: the simulator picks the account from the access key alone
+drs_execution_info      | aws_ca_bundle                 | NOT VERIFIABLE: the simulator serves plain HTTP
+drs_execution_info      | validate_certs                | NOT VERIFIABLE: the simulator serves plain HTTP
+drs_execution_info      | aws_config                    | NOT VERIFIABLE: no botocore client setting is visible in the simulator's request log
+drs_execution           | protection_group              | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_execution           | execution_id                  | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_execution           | table_prefix                  | test_drs_execution.py::test_check_mode_makes_no_write_and_errors_come_before_writes
+drs_execution           | state                         | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_execution           | execution_type                | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_execution           | waves                         | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
+drs_execution           | primary_region                | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_execution           | lease_seconds                 | test_drs_execution.py::test_stale_lock_is_taken_over_only_with_break_lock
+drs_execution           | break_lock                    | test_drs_execution.py::test_stale_lock_is_taken_over_only_with_break_lock
+drs_execution           | operator                      | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_execution           | wave                          | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_execution           | wave_status                   | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_execution           | servers                       | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_execution           | match                         | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
+drs_execution           | recovery                      | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
+drs_execution           | ip_validation                 | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
+drs_execution           | job_ids                       | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_execution           | counts                        | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_execution           | status                        | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_execution           | error                         | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_execution           | release_lock                  | test_drs_execution.py::test_stale_lock_is_taken_over_only_with_break_lock
+drs_execution           | target_role_arn               | test_drs_execution.py::test_records_go_to_the_recovery_account_through_its_role
+drs_execution           | external_id                   | test_drs_execution.py::test_records_go_to_the_recovery_account_through_its_role
+drs_execution           | require_external_id           | test_drs_execution.py::test_records_go_to_the_recovery_account_through_its_role
+drs_execution           | region                        | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
 *                       | target_role_arn               | test_cross_account.py::test_recovery_in_another_account (all 7 modules)
 *                       | target_role_arn               | test_cross_account.py::test_external_id_is_required_before_any_call
 *                       | external_id                   | test_cross_account.py::test_recovery_in_another_account (all 7 modules)

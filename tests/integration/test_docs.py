@@ -59,7 +59,7 @@ def _argument_spec(module):
     assert len(calls) == 1, module
     keywords = {kw.arg: ast.literal_eval(kw.value) for kw in calls[0].keywords}
     spec = dict(shared_specs["CROSS_ACCOUNT_ARGS"])
-    if keywords.pop("primary_region", False):
+    if keywords.pop("include_source_options", False):
         spec.update(shared_specs["PRIMARY_REGION_ARGS"])
     spec.update(keywords)
     return spec
@@ -129,3 +129,10 @@ def test_only_modules_that_read_the_primary_region_take_its_options(docs):
         taken = PRIMARY_REGION_OPTIONS & set(doc["options"])
         expected = PRIMARY_REGION_OPTIONS if plugin in PRIMARY_REGION_MODULES else set()
         assert taken == expected, plugin
+
+
+def test_drs_wave_plan_is_documented(tmp_path):
+    # drs_wave_plan makes no AWS call (no connection options); it is exercised by test_failover_playbook.py.
+    proc = run_tool("ansible-doc", [NS + "drs_wave_plan"], "http://unused", tmp_path)
+    assert proc.returncode == 0 and "ERROR" not in proc.stderr, proc.stderr
+    assert "> MODULE elasticdr.orchestration.drs_wave_plan (" in proc.stdout and "hosts_by_wave" in proc.stdout

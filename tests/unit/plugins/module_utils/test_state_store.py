@@ -112,7 +112,7 @@ def test_execution_with_many_servers_round_trips(store):
     servers = [{"name": f"web-{i:03d}", "launch_status": "LAUNCHED", "lag_seconds": 0.5} for i in range(60)]
     store.put_servers("exec-1", 1, servers)
     record = store.get_execution("exec-1")
-    assert record["execution"]["execution_status"] == "RUNNING"
+    assert record["execution"]["status"] == "RUNNING" and "execution_status" not in record["execution"]
     assert record["waves"][1]["job_ids"] == ["drsjob-0123456789abcdef0"]
     assert len(record["servers"][1]) == 60
     assert record["servers"][1]["web-059"]["lag_seconds"] == 0.5

@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the elasticdr.orchestration project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The inventory contract (docs/INVENTORY.md): every protected server is a host named by its match tag with an
+integer drs_wave, in exactly one wave; waves run in ascending order, optionally limited to drs_waves."""
+
+import re
+
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
+
+WAVE_GROUP = re.compile(r"^wave_(\d+)$")
+
+
+def _as_wave(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def plan_waves(hosts, only=None):
+    """hosts: {name: {"drs_wave": value, "groups": [group names]}}. Returns {"waves": [n, ...],
+    "hosts_by_wave": {n: [names]}}; raises ConfigurationError listing every host at fault."""
+    problems = []
+    by_wave = {}
+    for name in sorted(hosts):
+        info = hosts[name] or {}
+        wave_groups = sorted({int(m.group(1)) for g in info.get("groups") or [] for m in [WAVE_GROUP.match(g)] if m})
+        wave = _as_wave(info.get("drs_wave"))
+        if info.get("drs_wave") is None:
+            problems.append(f"{name}: no drs_wave (put it in a wave_<n> group or set drs_wave)")
+            continue
+        if wave is None or wave < 0:
+            problems.append(f"{name}: drs_wave {info.get('drs_wave')!r} is not a non-negative integer")
+            continue
+        if len(wave_groups) > 1:
+            problems.append(f"{name}: in several wave groups ({', '.join(f'wave_{w}' for w in wave_groups)}); a server "
+                            "belongs to exactly one wave")
+            continue
+        if wave_groups and wave_groups[0] != wave:
+            problems.append(f"{name}: drs_wave is {wave} but the host is in group wave_{wave_groups[0]}")
+            continue
+        by_wave.setdefault(wave, []).append(name)
+    if problems:
+        raise ConfigurationError("The inventory breaks the wave contract: " + "; ".join(problems) + ".",
+                                 server=problems[0].split(":")[0],
+                                 remediation="Give every protected server exactly one integer drs_wave (see "
+                                             "docs/INVENTORY.md).", details={"problems": problems})
+    if not by_wave:
+        raise ConfigurationError("The inventory has no protected servers.",
+                                 remediation="Add the servers as hosts named by their Name tag, in wave_<n> groups.")
+    waves = sorted(by_wave)
+    if only:
+        wanted = []
+        for value in only:
+            wave = _as_wave(value)
+            if wave is None or wave not in by_wave:
+                raise ConfigurationError(f"drs_waves names wave {value!r}, which has no servers; waves: "
+                                         f"{', '.join(str(w) for w in waves)}.", server=str(value))
+            wanted.append(wave)
+        waves = sorted(set(wanted))
+    return {"waves": waves, "hosts_by_wave": {w: by_wave[w] for w in waves}}

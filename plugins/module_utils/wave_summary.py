@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the elasticdr.orchestration project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""One record per server of a wave, from what the wave's modules returned (match, recovery, IP check),
+so that roles pass results through instead of merging them in Jinja."""
+
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import counts
+
+
+def _by_id(items, key="source_server_id"):
+    return {i.get(key): i for i in items or [] if i.get(key)}
+
+
+def wave_servers(pairs=None, unmatched=None, recovery=None, ip_results=None):
+    """Server records of a wave.
+
+    pairs: drs_instance_match pairs (and invalid/ambiguous entries); unmatched: its unmatched entries;
+    recovery: drs_recovery servers; ip_results: drs_ip_validate results.
+    """
+    recovered = _by_id(recovery)
+    ips = _by_id(ip_results)
+    out = []
+    for pair in pairs or []:
+        sid = pair.get("source_server_id")
+        launch = recovered.get(sid, {})
+        ip = ips.get(sid, {})
+        record = {
+            "name": pair.get("name") or sid,
+            "source_server_id": sid,
+            "source_instance_id": pair.get("source_instance_id"),
+            "target_instance_id": pair.get("target_instance_id"),
+            "source_private_ip": pair.get("source_private_ip"),
+            "target_private_ip": pair.get("target_private_ip"),
+            "staging_account_id": pair.get("staging_account_id"),
+            "job_id": launch.get("job_id"),
+            "launch_status": launch.get("launch_status"),
+            "recovery_instance_id": launch.get("recovery_instance_id"),
+            "recovery_private_ip": ip.get("actual_ip"),
+            "ip_preserved": ip.get("preserved"),
+            "error": launch.get("error") or ip.get("error") or pair.get("error"),
+        }
+        out.append({k: v for k, v in record.items() if v is not None})
+    for item in unmatched or []:
+        name = item.get("name") or item.get("source_server_id")
+        if name:
+            reason = item.get("reason") or "; ".join(
+                c["message"] for c in item.get("checks") or [] if not c.get("passed") and c.get("severity") == "error")
+            out.append({k: v for k, v in {
+                "name": name, "source_server_id": item.get("source_server_id"),
+                "target_instance_id": item.get("target_instance_id"), "launch_status": "NOT_MATCHED",
+                "error": {"error": "InstanceMatchingError", "message": reason, "server": name},
+            }.items() if v is not None})
+    return out
+
+
+def wave_status(servers):
+    """COMPLETED when every server launched and kept its IP; FAILED when none did; PARTIAL otherwise."""
+    if not servers:
+        return "SKIPPED"
+    # WOULD_LAUNCH is drs_recovery's prediction in check mode: the wave would complete.
+    good = [s for s in servers
+            if s.get("launch_status") in ("LAUNCHED", "WOULD_LAUNCH") and s.get("ip_preserved", True) is not False]
+    if len(good) == len(servers):
+        return "COMPLETED"
+    return "FAILED" if not good else "PARTIAL"
+
+
+def wave_counts(servers):
+    tally = counts({s["name"]: {"launch_status": s.get("launch_status", "PENDING")} for s in servers})
+    tally["ip_mismatches"] = sum(1 for s in servers if s.get("ip_preserved") is False)
+    tally["not_matched"] = sum(1 for s in servers if s.get("launch_status") == "NOT_MATCHED")
+    tally["would_launch"] = sum(1 for s in servers if s.get("launch_status") == "WOULD_LAUNCH")
+    return tally
+
+
+def summary_lines(wave, status, servers, tally):
+    """A one-screen summary of a wave: a headline and one line per server."""
+    lines = [f"Wave {wave}: {status} - {tally.get('launched', 0)} launched, {tally.get('failed', 0)} failed, "
+             f"{tally.get('not_matched', 0)} not matched, {tally.get('ip_mismatches', 0)} IP mismatches"]
+    for server in sorted(servers, key=lambda s: s.get("name") or ""):
+        ip = server.get("recovery_private_ip") or server.get("target_private_ip") or "-"
+        kept = {True: "IP kept", False: "IP CHANGED", None: ""}[server.get("ip_preserved")]
+        line = (f"  {server.get('name', '?'):<24} {server.get('launch_status') or '-':<12} "
+                f"{server.get('recovery_instance_id') or server.get('target_instance_id') or '-':<21} {ip:<15} {kept}")
+        error = server.get("error") or {}
+        if error.get("message"):
+            line += f"  {error['message']}"
+        lines.append(line.rstrip())
+    return lines

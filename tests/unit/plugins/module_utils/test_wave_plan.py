@@ -1,0 +1,44 @@
+"""The inventory's wave contract: one integer wave per server, consistent with its wave_<n> group."""
+import pytest
+
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_plan import plan_waves
+
+
+def host(wave, *groups):
+    return {"drs_wave": wave, "groups": list(groups)}
+
+
+def test_waves_run_ascending_with_their_hosts():
+    plan = plan_waves({"web-01": host(3, "wave_3"), "db-01": host(1, "wave_1"), "app-01": host("2", "wave_2"),
+                       "db-02": host(1, "wave_1", "databases")})
+    assert plan["waves"] == [1, 2, 3]
+    assert plan["hosts_by_wave"] == {1: ["db-01", "db-02"], 2: ["app-01"], 3: ["web-01"]}
+
+
+def test_only_limits_the_waves_and_refuses_an_empty_one():
+    hosts = {"a": host(1, "wave_1"), "b": host(2, "wave_2")}
+    assert plan_waves(hosts, only=["2"])["waves"] == [2]
+    with pytest.raises(ConfigurationError) as caught:
+        plan_waves(hosts, only=[5])
+    assert "5" in str(caught.value) and "1, 2" in str(caught.value)
+
+
+@pytest.mark.parametrize("hosts, fragment", [
+    ({"a": host(None)}, "a: no drs_wave"),
+    ({"a": host("one")}, "a: drs_wave 'one' is not a non-negative integer"),
+    ({"a": host(True)}, "a: drs_wave True"),
+    ({"a": host(1, "wave_1", "wave_2")}, "a: in several wave groups (wave_1, wave_2)"),
+    ({"a": host(2, "wave_1")}, "a: drs_wave is 2 but the host is in group wave_1"),
+    ({}, "no protected servers"),
+])
+def test_contract_violations_name_the_host(hosts, fragment):
+    with pytest.raises(ConfigurationError) as caught:
+        plan_waves(hosts)
+    assert fragment in str(caught.value)
+
+
+def test_every_host_at_fault_is_named_at_once():
+    with pytest.raises(ConfigurationError) as caught:
+        plan_waves({"a": host(None), "b": host("x"), "c": host(1, "wave_1")})
+    assert [p.split(":")[0] for p in caught.value.details["problems"]] == ["a", "b"]
