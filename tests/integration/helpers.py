@@ -261,31 +261,15 @@ def cross_account_estate(drs_account="222222222222", source_account=DEFAULT_ACCO
 
 # ------------------------------------------------------------------------------- state tables
 def state_tables(sim, prefix="drs-orchestration", account=DEFAULT_ACCOUNT, region=RECOVERY):
-    """Create the three DynamoDB state tables in the simulator (the schema of
-    tests/unit/plugins/module_utils/test_state_store.py) and return a StateStore on them, to write records
+    """Create the three DynamoDB state tables in the simulator (test_state_store.create_tables, the tests'
+    one copy of the schema) and return a StateStore on them, to write records
     before a run and read back what a module wrote."""
     from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
     from ansible_collections.elasticdr.orchestration.plugins.module_utils.retry import DRSRetry
     from ansible_collections.elasticdr.orchestration.plugins.module_utils.state_store import StateStore
-    from ansible_collections.elasticdr.orchestration.plugins.module_utils.state_store import table_names
+
+    from unit.plugins.module_utils.test_state_store import create_tables
 
     client = sim.client("dynamodb", region=region, account=account)
-    names = table_names(prefix)
-    by_group = {"AttributeDefinitions": [{"AttributeName": "protection_group", "AttributeType": "S"},
-                                         {"AttributeName": "source_server_id", "AttributeType": "S"}],
-                "KeySchema": [{"AttributeName": "protection_group", "KeyType": "HASH"},
-                              {"AttributeName": "source_server_id", "KeyType": "RANGE"}]}
-    client.create_table(TableName=names["pairs"], BillingMode="PAY_PER_REQUEST", **by_group)
-    client.create_table(
-        TableName=names["executions"], BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "execution_id", "AttributeType": "S"},
-                              {"AttributeName": "record_key", "AttributeType": "S"},
-                              {"AttributeName": "execution_status", "AttributeType": "S"},
-                              {"AttributeName": "started_at", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "execution_id", "KeyType": "HASH"},
-                   {"AttributeName": "record_key", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[{"IndexName": "StatusIndex", "Projection": {"ProjectionType": "ALL"},
-                                 "KeySchema": [{"AttributeName": "execution_status", "KeyType": "HASH"},
-                                               {"AttributeName": "started_at", "KeyType": "RANGE"}]}])
-    client.create_table(TableName=names["failback"], BillingMode="PAY_PER_REQUEST", **by_group)
+    create_tables(client, prefix)
     return StateStore(RetryingBotoClientWrapper(client, DRSRetry.honour_retry_after(retries=1)), prefix)

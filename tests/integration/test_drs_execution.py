@@ -5,29 +5,16 @@ import time
 
 from simlib import RECOVERY
 
-from .helpers import assert_names_and_remediation, assert_no_mutation, drs, mutating
+from .helpers import assert_names_and_remediation, assert_no_mutation, drs, mutating, state_tables
 
 PREFIX = "it-state"
 COMMON = {"region": RECOVERY, "protection_group": "shop", "table_prefix": PREFIX}
 
 
 def _tables(sim):
-    # The same schema as the CloudFormation template of the state_tables playbook (keys the module uses).
-    client = sim.client("dynamodb", region=RECOVERY)
-    for name, keys, extra in (
-            ("instance-pairs", ("protection_group", "source_server_id"), {}),
-            ("failback-state", ("protection_group", "source_server_id"), {}),
-            ("executions", ("execution_id", "record_key"), {
-                "GlobalSecondaryIndexes": [{"IndexName": "StatusIndex", "Projection": {"ProjectionType": "ALL"},
-                                            "KeySchema": [{"AttributeName": "execution_status", "KeyType": "HASH"},
-                                                          {"AttributeName": "started_at", "KeyType": "RANGE"}]}]})):
-        attributes = [{"AttributeName": k, "AttributeType": "S"} for k in keys]
-        if extra:
-            attributes += [{"AttributeName": a, "AttributeType": "S"} for a in ("execution_status", "started_at")]
-        client.create_table(TableName=f"{PREFIX}-{name}", BillingMode="PAY_PER_REQUEST", AttributeDefinitions=attributes,
-                            KeySchema=[{"AttributeName": keys[0], "KeyType": "HASH"},
-                                       {"AttributeName": keys[1], "KeyType": "RANGE"}], **extra)
-    return client
+    """The state tables in the simulator; returns a raw DynamoDB client on them."""
+    state_tables(sim, PREFIX)
+    return sim.client("dynamodb", region=RECOVERY)
 
 
 def _items(client, execution_id):
@@ -141,7 +128,7 @@ def test_stale_lock_is_taken_over_only_with_break_lock(sim, play):
 
 
 def test_records_go_to_the_recovery_account_through_its_role(sim, play):
-    from .helpers import EXTERNAL_ID, ROLE_222, state_tables
+    from .helpers import EXTERNAL_ID, ROLE_222
 
     other = state_tables(sim, PREFIX, account="222222222222")
     own = _tables(sim)

@@ -13,7 +13,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.retry impo
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.state_store import StateStore
 
 from .test_state_store import FakeClock
-from .test_state_store import _create_tables
+from .test_state_store import create_tables
 
 
 class Writes:
@@ -39,7 +39,7 @@ class Writes:
 def store():
     with mock_aws():
         raw = boto3.client("dynamodb", region_name="us-west-2")
-        _create_tables(raw, "t")
+        create_tables(raw, "t")
         client = Writes(RetryingBotoClientWrapper(raw, DRSRetry.honour_retry_after(retries=2)))
         yield StateStore(client, "t", clock=FakeClock())
 

@@ -11,7 +11,8 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.state_stor
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.state_store import table_names
 
 
-def _create_tables(client, prefix):
+def create_tables(client, prefix):
+    """The state tables with the keys and the StatusIndex the collection uses (the tests' one copy)."""
     names = table_names(prefix)
     client.create_table(
         TableName=names["pairs"], BillingMode="PAY_PER_REQUEST",
@@ -50,7 +51,7 @@ class FakeClock:
 def store():
     with mock_aws():
         raw = boto3.client("dynamodb", region_name="us-east-1")
-        _create_tables(raw, "test")
+        create_tables(raw, "test")
         clock = FakeClock()
         yield StateStore(RetryingBotoClientWrapper(raw, DRSRetry.honour_retry_after(retries=2)), "test", clock=clock)
 
