@@ -21,6 +21,8 @@ description:
     failure comes from the job log. The module returns both per server, with a remediation.
   - Everything is checked before the first change (servers exist, targets exist, are tagged and can be
     stopped).
+  - With O(execution_id) and O(wait=true), the collection's action plugin shows a line per poll while the jobs
+    run (launched, in progress and failed servers, percentage and ETA), in the play output and the AWX job log.
 author:
   - elasticdr maintainers (@elasticdr)
 options:
@@ -65,6 +67,13 @@ options:
         go on in DRS, and a rerun with the same O(execution_id) adopts them.
     type: int
     default: 3600
+  waited_seconds:
+    description:
+      - Seconds already spent waiting for these jobs, counted against O(wait_timeout). The collection's action
+        plugin for this module sets it, since it polls and shows progress while the wave runs and then lets the
+        module adopt the jobs and report.
+    type: float
+    default: 0
   poll_interval:
     description: Seconds between job polls (one batched DescribeJobs per poll, whatever the number of servers).
     type: float
@@ -239,7 +248,8 @@ def recover(module):
     if not params["wait"]:
         status = summarise(started + [j for j in plan["existing_jobs"] if j["jobID"] in adopted_jobs])
         return _result(labels, plan, status, started_ids, adopted_jobs, stopped, bool(started_ids), monitor=None)
-    monitor = JobMonitor(drs, poll_interval=params["poll_interval"], timeout=params["wait_timeout"]).wait(job_ids)
+    remaining = max(0.0, params["wait_timeout"] - params["waited_seconds"])
+    monitor = JobMonitor(drs, poll_interval=params["poll_interval"], timeout=remaining).wait(job_ids)
     result = _result(labels, plan, monitor["servers"], started_ids, adopted_jobs, stopped,
                      bool(started_ids or stopped), monitor)
     if monitor["timed_out"]:
@@ -294,6 +304,7 @@ def main():
             retry_failed={"type": "bool", "default": True},
             wait={"type": "bool", "default": True},
             wait_timeout={"type": "int", "default": 3600},
+            waited_seconds={"type": "float", "default": 0},
             poll_interval={"type": "float", "default": 30},
             servers_per_job={"type": "int", "default": 100},
             fail_on_launch_failure={"type": "bool", "default": True},

@@ -43,6 +43,7 @@ drs_launch_config       | os_byol                       | test_drs_launch_config
 drs_launch_config       | post_launch_enabled           | test_drs_launch_config.py::test_every_setting_lands_in_the_launch_configuration
 drs_launch_config       | validate_targets              | test_drs_launch_config.py::test_every_setting_lands_in_the_launch_configuration
 drs_recovery            | servers                       | test_drs_recovery.py::test_recovery_end_to_end_check_mode_and_adoption
+drs_recovery            | waited_seconds                | test_drs_recovery.py::test_timeout_then_rerun_adopts_the_running_job (set by the action plugin, counted against wait_timeout)
 drs_recovery            | servers                       | test_drs_recovery.py::test_stop_targets (targets read from the launch configuration)
 drs_recovery            | servers                       | test_drs_recovery.py::test_refusals_come_before_any_change
 drs_recovery            | mode                          | test_drs_recovery.py::test_drill_without_waiting_split_into_jobs
