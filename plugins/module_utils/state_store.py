@@ -146,6 +146,30 @@ class StateStore:
         if problems:
             raise StateStoreError("State tables not ready: " + "; ".join(problems) + ".")
 
+    def describe_tables(self):
+        """{kind: {"name", "status", "ttl"}} for the three tables; status None for a missing table."""
+        out = {}
+        for kind, table in self.tables.items():
+            entry = {"name": table, "status": None, "ttl": None, "indexes": []}
+            try:
+                description = self.client.describe_table(aws_retry=True, TableName=table)["Table"]
+                self.calls += 1
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                    raise StateStoreError(f"Cannot read state table {table}.", cause=error) from error
+                out[kind] = entry
+                continue
+            entry["status"] = description["TableStatus"]
+            entry["indexes"] = sorted(i["IndexName"] for i in description.get("GlobalSecondaryIndexes") or [])
+            ttl = self._call("describe_time_to_live", TableName=table)["TimeToLiveDescription"]
+            entry["ttl"] = {"status": ttl.get("TimeToLiveStatus"), "attribute": ttl.get("AttributeName")}
+            out[kind] = entry
+        return out
+
+    def enable_ttl(self, table, attribute="ttl"):
+        self._call("update_time_to_live", TableName=table,
+                   TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute})
+
     # ------------------------------------------------------------------ instance pairs
     def get_pairs(self, protection_group):
         items = self._query(self.tables["pairs"], "protection_group = :g", {":g": protection_group})

@@ -134,6 +134,8 @@ drs_execution_info      | session_token                 | NOT VERIFIABLE: the si
 drs_execution_info      | aws_ca_bundle                 | NOT VERIFIABLE: the simulator serves plain HTTP
 drs_execution_info      | validate_certs                | NOT VERIFIABLE: the simulator serves plain HTTP
 drs_execution_info      | aws_config                    | NOT VERIFIABLE: no botocore client setting is visible in the simulator's request log
+drs_state_tables        | table_prefix                  | test_state_tables_playbook.py::test_missing_tables_are_named
+drs_state_tables        | ensure_ttl                    | test_state_tables_playbook.py::test_state_tables_playbook
 drs_execution           | protection_group              | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
 drs_execution           | execution_id                  | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
 drs_execution           | table_prefix                  | test_drs_execution.py::test_check_mode_makes_no_write_and_errors_come_before_writes

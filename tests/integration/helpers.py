@@ -21,7 +21,7 @@ COLLECTIONS = os.path.join(ROOT, "build", "collections")
 BIN = os.path.dirname(sys.executable)
 NS = "elasticdr.orchestration."
 MODULES = ("drs_instance_match", "drs_launch_config", "drs_recovery", "drs_reverse_replication", "drs_ip_validate",
-           "drs_source_server_info", "drs_job_info", "drs_instance_pair", "drs_execution_info", "drs_execution")
+           "drs_source_server_info", "drs_job_info", "drs_instance_pair", "drs_execution_info", "drs_execution", "drs_state_tables")
 
 # Dummy credentials that are unlikely substrings of anything else: Ansible masks no_log values (the secret
 # key) everywhere in its output.
