@@ -1,13 +1,16 @@
 #!/usr/bin/env python
-"""`make demo`: start the simulator with the demo estate, recover wave 1 into its pre-provisioned
-targets through boto3 (launch into an existing instance), show what happened, stop the simulator.
+"""`make demo`: the collection's playbooks on the embedded simulator.
 
-Everything below talks to the simulator only through the AWS APIs, as a real run would.
+Starts the simulator with the demo estate at compressed time, then runs, against inventories/demo, each
+playbook of the main job that the collection ships (state tables, preflight, failover of all waves, report,
+failback, report), shows the resulting AWS state, and stops the simulator. Everything reaches the simulator
+through the standard AWS settings (AWS_URL and dummy credentials): nothing in a playbook is specific to it.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 
@@ -19,109 +22,83 @@ import boto3  # noqa: E402
 from simlib import SimulatorProcess  # noqa: E402
 
 PRIMARY, RECOVERY = "us-east-1", "us-west-2"
+INVENTORY = os.path.join(ROOT, "inventories", "demo")
+# Dummy credentials that never occur in output: Ansible masks the secret key's value wherever it appears.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIASIMULATOR", "AWS_SECRET_ACCESS_KEY": "simulator-not-a-secret"}
+# The main job, in order; playbooks the collection does not ship (yet) are skipped with a note.
+STEPS = [("state_tables", []), ("preflight", []), ("failover", ["-e", "drs_execution_id={failover_id}"]),
+         ("report", ["-e", "drs_execution_id={failover_id}"]), ("failback", ["-e", "drs_execution_id={failback_id}"]),
+         ("report", ["-e", "drs_execution_id={failback_id}"])]
+
+
+def collections_path():
+    """A collections tree whose elasticdr/orchestration is this checkout (a symlink, as the tests use)."""
+    parent = os.path.join(ROOT, "build", "collections", "ansible_collections", "elasticdr")
+    os.makedirs(parent, exist_ok=True)
+    link = os.path.join(parent, "orchestration")
+    if not os.path.islink(link):
+        os.symlink(os.path.relpath(ROOT, parent), link)
+    return os.path.join(ROOT, "build", "collections")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--wave", type=int, default=1)
-    parser.add_argument("--time-scale", type=float, default=120.0,
-                        help="simulated seconds per real second (120: a 10-minute DRS job takes 5 s)")
+    parser.add_argument("--time-scale", type=float, default=600.0,
+                        help="simulated seconds per real second (600: a ten-minute DRS job takes a second)")
     args = parser.parse_args()
-
     estate = os.path.join(ROOT, "simulator", "estates", "demo.yml")
-    print(f"Starting the simulator with {os.path.relpath(estate, ROOT)} (time scale {args.time_scale:g}x)...")
+    print(f"Starting the simulator with {os.path.relpath(estate, ROOT)} (time scale {args.time_scale:g}x)...", flush=True)
     sim = SimulatorProcess(time_scale=args.time_scale, estate=estate)
     try:
-        return run(sim.url, args.wave)
+        return run(sim.url)
     finally:
         sim.stop()
         print("Simulator stopped.")
 
 
-def run(url: str, wave: int) -> int:
-    session = boto3.Session(aws_access_key_id="demo", aws_secret_access_key="demo")
-    drs = session.client("drs", region_name=RECOVERY, endpoint_url=url)
-    ec2_primary = session.client("ec2", region_name=PRIMARY, endpoint_url=url)
-    ec2_recovery = session.client("ec2", region_name=RECOVERY, endpoint_url=url)
-
-    servers = [s for s in drs.describe_source_servers()["items"] if s["tags"].get("drs:wave") == str(wave)]
-    print(f"\nWave {wave}: {len(servers)} protected servers replicating into {RECOVERY}")
-    source_ids = [s["sourceProperties"]["identificationHints"]["awsInstanceID"] for s in servers]
-    sources = _instances(ec2_primary, InstanceIds=source_ids)
-    targets = _instances(ec2_recovery, Filters=[{"Name": "tag:AWSDRS", "Values": ["AllowLaunchingIntoThisInstance"]}])
-    target_by_name = {_name(t): t for t in targets}
-
-    pairs = []
-    for server in servers:
-        source = sources[server["sourceProperties"]["identificationHints"]["awsInstanceID"]]
-        target = target_by_name.get(_name(source))
-        if target is None:
-            print(f"  {_name(source)}: no launch-into target with the same Name tag; skipped")
-            continue
-        pairs.append((server, source, target))
-        print(f"  {_name(source):10} {server['sourceServerID']}  {source['InstanceId']} {source['PrivateIpAddress']:>12}"
-              f"  ->  {target['InstanceId']} {target['PrivateIpAddress']:>12} ({target['State']['Name']})"
-              f"  replication {server['dataReplicationInfo']['dataReplicationState']}")
-
-    print("\nConfiguring DRS to launch into the targets (copyPrivateIp/copyTags off, right-sizing NONE)...")
-    for server, _, target in pairs:
-        drs.update_launch_configuration(
-            sourceServerID=server["sourceServerID"], copyPrivateIp=False, copyTags=False,
-            targetInstanceTypeRightSizingMethod="NONE", launchDisposition="STARTED",
-            launchIntoInstanceProperties={"launchIntoEC2InstanceID": target["InstanceId"]})
-
-    job = drs.start_recovery(sourceServers=[{"sourceServerID": s["sourceServerID"]} for s, _, _ in pairs],
-                             isDrill=False, tags={"demo": f"wave-{wave}"})["job"]
-    print(f"Started recovery job {job['jobID']} ({job['status']})")
+def run(url: str) -> int:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_")) and k != "PYTHONPATH"}
+    env.update(CREDENTIALS)
+    env.update({"AWS_URL": url, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_EC2_METADATA_DISABLED": "true", "ANSIBLE_COLLECTIONS_PATH": collections_path(),
+                "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+                "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default"})
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    ids = {"failover_id": f"shop-demo-failover-{stamp}", "failback_id": f"shop-demo-failback-{stamp}"}
+    playbook_bin = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     started = time.monotonic()
-    last = None
-    while True:
-        job = drs.describe_jobs(filters={"jobIDs": [job["jobID"]]})["items"][0]
-        counts = {}
-        for item in job["participatingServers"]:
-            counts[item["launchStatus"]] = counts.get(item["launchStatus"], 0) + 1
-        line = f"  {job['status']:9} " + ", ".join(f"{k.lower()} {v}" for k, v in sorted(counts.items()))
-        if line != last:
-            print(f"{line}   ({time.monotonic() - started:4.1f} s)")
-            last = line
-        if job["status"] == "COMPLETED":
-            break
-        time.sleep(0.5)
-
-    print("\nJob log:")
-    for item in drs.describe_job_log_items(jobID=job["jobID"])["items"]:
-        data = item.get("eventData", {})
-        print(f"  {item['logDateTime']}  {item['event']:16} {data.get('sourceServerID', '')} {data.get('rawError', '')}")
-
-    print("\nResult:")
-    recovered = _instances(ec2_recovery, InstanceIds=[t["InstanceId"] for _, _, t in pairs])
-    launched = {p["sourceServerID"]: p for p in job["participatingServers"]}
-    ok = True
-    for server, source, target in pairs:
-        after = recovered[target["InstanceId"]]
-        status = launched[server["sourceServerID"]]["launchStatus"]
-        same_ip = after["PrivateIpAddress"] == target["PrivateIpAddress"] == source["PrivateIpAddress"]
-        volumes = ", ".join(m["Ebs"]["VolumeId"] for m in after.get("BlockDeviceMappings", []))
-        ok &= status == "LAUNCHED" and same_ip
-        print(f"  {_name(source):10} {status:8} instance {after['InstanceId']} {after['State']['Name']:8} "
-              f"IP {after['PrivateIpAddress']} {'preserved' if same_ip else 'CHANGED'}  volumes {volumes}")
-    kept = ec2_recovery.describe_volumes(Filters=[{"Name": "tag-key", "Values": ["drs:replaced-on-instance"]}])["Volumes"]
-    print(f"\n{len(kept)} original target volumes were detached and kept (tag drs:replaced-on-instance).")
-    print("Wave recovered: instance IDs and private IPs preserved." if ok else "Wave NOT fully recovered.")
-    return 0 if ok else 1
+    for name, extra in STEPS:
+        path = os.path.join(ROOT, "playbooks", f"{name}.yml")
+        if not os.path.exists(path):
+            print(f"\n== {name}.yml: not in this version of the collection; skipped")
+            continue
+        cmd = [sys.executable, playbook_bin, path, "-i", INVENTORY] + [a.format(**ids) for a in extra]
+        print(f"\n== ansible-playbook playbooks/{name}.yml -i inventories/demo {' '.join(cmd[5:])}", flush=True)
+        step = time.monotonic()
+        proc = subprocess.run(cmd, env=env, cwd=ROOT, check=False)
+        print(f"== {name}.yml: exit code {proc.returncode} in {time.monotonic() - step:.1f} s", flush=True)
+        if proc.returncode != 0:
+            return proc.returncode
+    show_state(url)
+    print(f"\nDemo finished in {time.monotonic() - started:.1f} s.")
+    return 0
 
 
-def _instances(ec2, **kwargs):
-    out = {}
-    for page in ec2.get_paginator("describe_instances").paginate(**kwargs):
-        for reservation in page["Reservations"]:
-            for instance in reservation["Instances"]:
-                out[instance["InstanceId"]] = instance
-    return out if "InstanceIds" in kwargs else list(out.values())
-
-
-def _name(instance):
-    return next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == "Name"), instance["InstanceId"])
+def show_state(url):
+    session = boto3.Session(aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    for region, title in ((RECOVERY, "recovery region"), (PRIMARY, "primary region")):
+        ec2 = session.client("ec2", region_name=region, endpoint_url=url)
+        print(f"\nInstances in the {title} ({region}):")
+        rows = []
+        for page in ec2.get_paginator("describe_instances").paginate():
+            for reservation in page["Reservations"]:
+                for instance in reservation["Instances"]:
+                    tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+                    rows.append((tags.get("Name", "-"), instance["InstanceId"], instance["State"]["Name"],
+                                 instance.get("PrivateIpAddress", "-"), "launch-into target" if "AWSDRS" in tags else ""))
+        for row in sorted(rows):
+            print(f"  {row[0]:<10} {row[1]:<21} {row[2]:<8} {row[3]:<13} {row[4]}")
 
 
 if __name__ == "__main__":
