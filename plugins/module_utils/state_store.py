@@ -27,6 +27,7 @@ except ImportError:
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import LockError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import StateStoreError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.models import TTL_DAYS
 
 LOCK_KEY = "#LOCK"
 EXECUTION_KEY = "EXECUTION"
@@ -256,12 +257,19 @@ class StateStore:
             item["execution_status"] = item.pop("status")
         self._call("put_item", TableName=self.tables["executions"], Item=self._item(item))
 
+    def _expiring(self, item):
+        """The item with a `ttl` (epoch seconds, TTL_DAYS ahead) unless it has one: wave and server items expire
+        with their execution item (TimeToLiveSpecification of the executions table) instead of outliving it."""
+        if not item.get("ttl"):
+            item["ttl"] = int(self.clock()) + TTL_DAYS * 86400
+        return item
+
     def put_wave(self, execution_id, wave_record):
-        item = dict(wave_record, execution_id=execution_id, record_key=wave_key(wave_record["wave"]))
+        item = self._expiring(dict(wave_record, execution_id=execution_id, record_key=wave_key(wave_record["wave"])))
         self._call("put_item", TableName=self.tables["executions"], Item=self._item(item))
 
     def put_servers(self, execution_id, wave, server_records):
-        items = [dict(r, execution_id=execution_id, wave=int(wave), record_key=server_key(wave, r["name"]))
+        items = [self._expiring(dict(r, execution_id=execution_id, wave=int(wave), record_key=server_key(wave, r["name"])))
                  for r in server_records]
         self._batch_put(self.tables["executions"], items)
 

@@ -120,6 +120,18 @@ def test_execution_with_many_servers_round_trips(store):
     assert [e["execution_id"] for e in store.executions_by_status("RUNNING")] == ["exec-1"]
 
 
+def test_wave_and_server_items_expire_like_their_execution(store):
+    """The executions table's TTL removes items whose `ttl` has passed: without one, wave and server items would
+    outlive their execution item (which ExecutionRecorder gives a ttl 90 days ahead)."""
+    store.put_wave("exec-1", {"wave": 1, "status": "RUNNING"})
+    store.put_wave("exec-1", {"wave": 2, "status": "PENDING", "ttl": 5})
+    store.put_servers("exec-1", 1, [{"name": "db-01", "launch_status": "LAUNCHED"}])
+    record = store.get_execution("exec-1")
+    ninety_days = store.clock() + 90 * 86400
+    assert record["waves"][1]["ttl"] == ninety_days and record["servers"][1]["db-01"]["ttl"] == ninety_days
+    assert record["waves"][2]["ttl"] == 5
+
+
 def test_failback_states(store):
     store.put_failback_states([{"protection_group": "shop", "source_server_id": f"s-0123456789abcde{i:02d}",
                                 "status": "REPLICATING"} for i in range(30)])
