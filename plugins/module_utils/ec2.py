@@ -109,6 +109,15 @@ class EC2Client:
         if instance_ids:
             self._stop(list(instance_ids))
 
+    @EC2ErrorHandler.common_error_handler("tag instances {instance_ids} as launch-into targets")
+    def add_launch_into_tag(self, instance_ids):
+        """Tag instances AWSDRS=AllowLaunchingIntoThisInstance (failback: the original instances, which DRS
+        itself records as the protected ones). Callers decide which instances; this only writes the tag."""
+        ids = list(instance_ids)
+        for start in range(0, len(ids), MAX_INSTANCE_IDS):
+            self._call("create_tags", Resources=ids[start:start + MAX_INSTANCE_IDS],
+                       Tags=[{"Key": LAUNCH_INTO_TAG_KEY, "Value": LAUNCH_INTO_TAG_VALUE}])
+
     def wait_for_state(self, instance_ids, wanted, timeout=600, poll=5, sleep=time.sleep, clock=time.monotonic):
         """Poll until every instance is in state `wanted`; returns {id: state} of any that are not."""
         deadline = clock() + timeout

@@ -11,8 +11,9 @@ import datetime
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.models import utc_now
 
-# The table keys of the executions table; the report names the execution once, in its header.
-KEY_ATTRIBUTES = ("execution_id", "record_key")
+# The table keys of the executions table (the report names the execution once, in its header) and the expiry
+# time the state store gives every wave and server item: storage details, not part of a wave or server.
+KEY_ATTRIBUTES = ("execution_id", "record_key", "ttl")
 IN_PROGRESS = ("PENDING", "RUNNING")
 NO_LAUNCH_STATUS = "UNKNOWN"
 

@@ -47,6 +47,18 @@ options:
         RV(found=false).
     type: bool
     default: false
+  render:
+    description:
+      - With O(execution_id), also render the record for people in RV(report). C(text) gives lines for the screen
+        (per wave and server the status, IDs, private IPs of source, target and recovery instance, job, errors with
+        their remediation, and durations). C(html) gives a self-contained HTML page with the same content and a
+        timeline of the waves and servers. The page uses inline CSS only, with no script, font, image or link,
+        and every recorded value is HTML-escaped.
+      - Not with O(status).
+    type: list
+    elements: str
+    choices: [text, html]
+    default: []
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
   - amazon.aws.common.modules
@@ -84,6 +96,20 @@ EXAMPLES = r"""
     status: RUNNING
     protection_group: payments
   register: running
+
+- name: Render an execution for people (the report playbook does this)
+  elasticdr.orchestration.drs_execution_info:
+    region: us-west-2
+    execution_id: "{{ drs_execution_id }}"
+    fail_if_missing: true
+    render: [text, html]
+  register: rendered
+
+- name: Keep the page
+  ansible.builtin.copy:
+    content: "{{ rendered.report.html }}"
+    dest: "/var/tmp/{{ rendered.report.file_name }}"
+    mode: "0644"
 """
 
 RETURN = r"""
@@ -168,6 +194,23 @@ executions:
   returned: when O(status) is given
   type: list
   elements: dict
+report:
+  description: With O(render), the record rendered for people.
+  returned: when found with O(execution_id) and O(render)
+  type: dict
+  contains:
+    text:
+      description: With C(text) in O(render), the report as lines for the screen.
+      type: list
+      elements: str
+    html:
+      description: With C(html) in O(render), the report as one self-contained HTML page.
+      type: str
+    file_name:
+      description: A file name for the page, C(<execution_id>.html) with any character other than letters,
+        digits, C(.), C(_) and C(-) replaced by C(_).
+      type: str
+      sample: shop-failover-20260615T150000Z-123456.html
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -178,6 +221,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.execution_
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.report import render
 
 
 def _missing(module, message, server, warn=False):
@@ -199,6 +243,9 @@ def describe(module):
     group = params["protection_group"]
     where = f"in {store.tables['executions']} ({connections.region})"
     if params["status"]:
+        if params["render"]:
+            raise ConfigurationError("render needs execution_id: only one execution is rendered at a time.",
+                                     remediation="Give execution_id instead of status, or leave render out.")
         executions = list_executions(store.executions_by_status(params["status"]), group)
         if not executions:
             scope = f" of protection group {group}" if group else ""
@@ -214,7 +261,10 @@ def describe(module):
         _missing(module, f"Execution {execution_id} belongs to protection group {header.get('protection_group')}, "
                          f"not {group}.", execution_id, warn=True)
         return {"changed": False, "found": False}
-    return dict(changed=False, found=True, **describe_execution(record))
+    described = describe_execution(record)
+    if params["render"]:
+        described["report"] = render(described, params["render"])
+    return dict(changed=False, found=True, **described)
 
 
 def main():
@@ -226,6 +276,7 @@ def main():
             protection_group={"type": "str"},
             table_prefix={"type": "str", "default": "drs-orchestration"},
             fail_if_missing={"type": "bool", "default": False},
+            render={"type": "list", "elements": "str", "choices": ["text", "html"], "default": []},
         ),
         required_one_of=[["execution_id", "status"]],
         mutually_exclusive=[["execution_id", "status"]],

@@ -12,8 +12,9 @@ Run: .venv/bin/python -m pytest tests/integration -q -n 2 -p no:pytest-ansible
 OPTION COVERAGE TABLE: every documented option -> the tests that exercise it and fail if it were ignored
 (test_docs.py::test_option_coverage_table_is_complete checks that every option of every module and of the
 inventory plugin is listed and that each test named exists). "*" = every module (not the inventory plugin) not listed with its own rows for that option.
-"NOT VERIFIABLE" = cannot be observed against the simulator. Only drs_instance_match and
-drs_reverse_replication take the primary-region options (source_region, source_role_arn, source_external_id).
+"NOT VERIFIABLE" = cannot be observed against the simulator. Only drs_instance_match,
+drs_reverse_replication and drs_preflight take the primary-region options (source_region, source_role_arn,
+source_external_id).
 
 Module                  | Option                        | Tests (tests/integration/...)
 ----------------------- | ----------------------------- | ----------------------------------------------------
@@ -134,8 +135,19 @@ drs_execution_info      | session_token                 | NOT VERIFIABLE: the si
 drs_execution_info      | aws_ca_bundle                 | NOT VERIFIABLE: the simulator serves plain HTTP
 drs_execution_info      | validate_certs                | NOT VERIFIABLE: the simulator serves plain HTTP
 drs_execution_info      | aws_config                    | NOT VERIFIABLE: no botocore client setting is visible in the simulator's request log
-drs_state_tables        | table_prefix                  | test_state_tables_playbook.py::test_missing_tables_are_named
-drs_state_tables        | ensure_ttl                    | test_state_tables_playbook.py::test_state_tables_playbook
+drs_execution_info      | render                        | test_report_playbook.py::test_report_of_a_completed_failover
+drs_execution_info      | render                        | test_report_playbook.py::test_report_escapes_html_from_the_record
+drs_execution_info      | render                        | test_report_playbook.py::test_report_refuses_a_missing_or_unknown_execution (not with status)
+drs_drill_cleanup       | servers                       | test_drill_playbooks.py::test_drill_then_cleanup_by_wave_idempotent_and_recorded (drs_instance_match results)
+drs_drill_cleanup       | servers                       | test_drill_playbooks.py::test_drill_cleanup_module_choices_refusals_and_check_mode
+drs_drill_cleanup       | non_drill_instances           | test_drill_playbooks.py::test_drill_cleanup_module_choices_refusals_and_check_mode
+drs_drill_cleanup       | non_drill_instances           | test_drill_playbooks.py::test_cleanup_refuses_a_real_recovery_before_any_change
+drs_drill_cleanup       | target_role_arn               | test_drill_playbooks.py::test_drill_cleanup_in_another_account
+drs_drill_cleanup       | external_id                   | test_drill_playbooks.py::test_drill_cleanup_in_another_account
+drs_drill_cleanup       | require_external_id           | test_drill_playbooks.py::test_drill_cleanup_in_another_account
+drs_drill_cleanup       | region                        | test_drill_playbooks.py::test_drill_then_cleanup_by_wave_idempotent_and_recorded (from the role's module_defaults)
+drs_state_tables        | table_prefix                  | test_state_tables.py::test_missing_tables_are_named
+drs_state_tables        | ensure_ttl                    | test_state_tables.py::test_ttl_switched_off_is_turned_back_on
 drs_execution           | protection_group              | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
 drs_execution           | execution_id                  | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
 drs_execution           | table_prefix                  | test_drs_execution.py::test_check_mode_makes_no_write_and_errors_come_before_writes
@@ -152,6 +164,8 @@ drs_execution           | servers                       | test_drs_execution.py:
 drs_execution           | match                         | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
 drs_execution           | recovery                      | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
 drs_execution           | ip_validation                 | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
+drs_execution           | failback                      | test_failback_playbook.py::test_multi_wave_failback_end_to_end_check_and_resume
+drs_execution           | failback                      | test_failback_playbook.py::test_ip_mismatch_blocks_the_wave_before_any_stop_or_launch
 drs_execution           | job_ids                       | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
 drs_execution           | counts                        | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
 drs_execution           | status                        | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
@@ -161,6 +175,62 @@ drs_execution           | target_role_arn               | test_drs_execution.py:
 drs_execution           | external_id                   | test_drs_execution.py::test_records_go_to_the_recovery_account_through_its_role
 drs_execution           | require_external_id           | test_drs_execution.py::test_records_go_to_the_recovery_account_through_its_role
 drs_execution           | region                        | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_preflight           | waves                         | test_preflight_playbook.py::test_drs_preflight_module_options (and drs_waves in test_waves_over_the_quotas_fail)
+drs_preflight           | waves                         | test_preflight_playbook.py::test_each_not_ready_cause_fails_naming_the_server
+drs_preflight           | lag_threshold                 | test_preflight_playbook.py::test_each_not_ready_cause_fails_naming_the_server (drs_lag_threshold)
+drs_preflight           | lag_threshold                 | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | launch_disposition            | test_preflight_playbook.py::test_ready_estate_passes_and_drift_is_reported_not_failed (drs_launch_disposition)
+drs_preflight           | launch_disposition            | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | fail_on_drift                 | test_preflight_playbook.py::test_ready_estate_passes_and_drift_is_reported_not_failed
+drs_preflight           | fail_on_drift                 | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | servers_per_job               | test_preflight_playbook.py::test_waves_over_the_quotas_fail
+drs_preflight           | servers_per_job               | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | allow_multi_job_waves         | test_preflight_playbook.py::test_waves_over_the_quotas_fail
+drs_preflight           | allow_multi_job_waves         | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | max_concurrent_jobs           | test_preflight_playbook.py::test_waves_over_the_quotas_fail
+drs_preflight           | max_concurrent_jobs           | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | max_servers_in_active_jobs    | test_preflight_playbook.py::test_waves_over_the_quotas_fail
+drs_preflight           | max_servers_in_active_jobs    | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | max_replicating_servers       | test_preflight_playbook.py::test_waves_over_the_quotas_fail
+drs_preflight           | max_replicating_servers       | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | protection_group              | test_preflight_playbook.py::test_lock_and_state_tables_are_checked
+drs_preflight           | table_prefix                  | test_preflight_playbook.py::test_lock_and_state_tables_are_checked (it-state)
+drs_preflight           | table_prefix                  | test_preflight_playbook.py::test_drs_preflight_module_options (missing tables named)
+drs_preflight           | source_region                 | test_preflight_playbook.py::test_drs_preflight_module_options (name_from source_instance / drs_source_server)
+drs_preflight           | source_role_arn               | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | source_external_id            | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | target_role_arn               | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | external_id                   | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | require_external_id           | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | region                        | test_preflight_playbook.py::test_drs_preflight_module_options (from the action group)
+drs_preflight           | endpoint_url                  | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | access_key                    | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | secret_key                    | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | profile                       | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_preflight           | debug_botocore_endpoint_logs  | test_preflight_playbook.py::test_drs_preflight_module_options
+drs_wave_plan           | hosts                         | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
+drs_wave_plan           | hosts                         | test_failover_playbook.py::test_bad_inventory_is_refused_before_any_aws_call
+drs_wave_plan           | only                          | test_preflight_playbook.py::test_waves_over_the_quotas_fail (drs_waves)
+drs_wave_plan           | only                          | test_drill_playbooks.py::test_drill_then_cleanup_by_wave_idempotent_and_recorded (drs_waves)
+drs_agent_install       | servers                       | test_failback_modules.py::test_agent_install_check_mode_timeout_and_refusals
+drs_agent_install       | servers                       | test_failback_playbook.py::test_untagged_originals_then_agent_failure_then_the_same_execution_resumes
+drs_agent_install       | wait_timeout                  | test_failback_modules.py::test_agent_install_check_mode_timeout_and_refusals (SSM executionTimeout)
+drs_agent_install       | poll_interval                 | test_failback_modules.py::test_agent_install_check_mode_timeout_and_refusals (refused when not > 0)
+drs_failback_info       | names                         | test_failback_modules.py::test_failback_info_from_drs_and_from_the_record
+drs_failback_info       | names                         | test_failback_playbook.py::test_multi_wave_failback_end_to_end_check_and_resume
+drs_failback_info       | failover_execution_id         | test_failback_playbook.py::test_ip_mismatch_blocks_the_wave_before_any_stop_or_launch
+drs_failback_info       | failover_execution_id         | test_failback_modules.py::test_failback_info_from_drs_and_from_the_record
+drs_failback_info       | protection_group              | test_failback_modules.py::test_failback_info_from_drs_and_from_the_record
+drs_failback_info       | table_prefix                  | test_failback_modules.py::test_failback_info_from_drs_and_from_the_record
+drs_failback_targets    | servers                       | test_failback_modules.py::test_failback_targets_tag_or_refuse_and_pairing
+drs_failback_targets    | servers                       | test_failback_playbook.py::test_multi_wave_failback_end_to_end_check_and_resume
+drs_failback_targets    | tag                           | test_failback_modules.py::test_failback_targets_tag_or_refuse_and_pairing
+drs_failback_targets    | tag                           | test_failback_playbook.py::test_untagged_originals_then_agent_failure_then_the_same_execution_resumes
+drs_failback_targets    | require_failback_servers      | test_failback_modules.py::test_failback_targets_tag_or_refuse_and_pairing
+drs_preflight           | session_token                 | NOT VERIFIABLE: the simulator picks the account from the access key alone
+drs_preflight           | aws_ca_bundle                 | NOT VERIFIABLE: the simulator serves plain HTTP
+drs_preflight           | validate_certs                | NOT VERIFIABLE: the simulator serves plain HTTP
+drs_preflight           | aws_config                    | NOT VERIFIABLE: no botocore client setting is visible in the simulator's request log
 *                       | target_role_arn               | test_cross_account.py::test_recovery_in_another_account (all 7 modules)
 *                       | target_role_arn               | test_cross_account.py::test_external_id_is_required_before_any_call
 *                       | external_id                   | test_cross_account.py::test_recovery_in_another_account (all 7 modules)
