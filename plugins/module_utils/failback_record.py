@@ -69,12 +69,12 @@ class _Server:
 
 
 def build(found=None, ip_before=None, originals=None, agent=None, replication=None, targets=None, recovery=None,
-          ip_after=None, reprotect=None, failure=None, check_mode=False):
+          ip_after=None, reprotect=None, standby=None, failure=None, check_mode=False):
     """{"servers": server records, "states": failback states (without protection group/execution), "status",
     "counts", "error"} from the registered results of the wave's steps (any may be missing)."""
     found, ip_before, originals, agent = _result(found), _result(ip_before), _result(originals), _result(agent)
     replication, targets, recovery = _result(replication), _result(targets), _result(recovery)
-    ip_after, reprotect = _result(ip_after), _result(reprotect)
+    ip_after, reprotect, standby = _result(ip_after), _result(reprotect), _result(standby)
     servers = {}
     for item in found.get("servers") or []:
         server = servers.setdefault(item["name"], _Server(item["name"], item.get("source_server_id")))
@@ -150,6 +150,12 @@ def build(found=None, ip_before=None, originals=None, agent=None, replication=No
             server.data["reprotect_state"] = entry.get("replication_state")
             server.data["reprotect_started"] = (entry.get("recovery_instance_id") in started
                                                 or bool(entry.get("reversed_source_server_id")))
+    for entry in standby.get("servers") or []:
+        server = servers.get(entry.get("name"))
+        if server:
+            # After the failback: FAILBACK replication stopped and the recovery instance stopped (or would be).
+            server.data["standby"] = True
+            server.data["standby_actions"] = entry.get("actions") or []
 
     records, states = [], []
     for server in servers.values():
@@ -239,7 +245,8 @@ def _server_record(server, status, check_mode):
     }
     extra = {"failback_status": status, "reprotect_source_server_id": data.get("reprotect_source_server_id"),
              "reprotect_state": data.get("reprotect_state"), "reprotect_started": data.get("reprotect_started"),
-             "agent_status": data.get("agent_status"), "tagged_now": bool(data.get("to_tag"))}
+             "agent_status": data.get("agent_status"), "tagged_now": bool(data.get("to_tag")),
+             "recovery_region_standby": data.get("standby"), "standby_actions": data.get("standby_actions")}
     record.update(extra)
     return {k: v for k, v in record.items() if v is not None}
 
@@ -289,6 +296,7 @@ def counts(records, states):
         "ip_mismatches": sum(1 for r in records if r.get("ip_preserved") is False),
         "tagged": sum(1 for r in records if r.get("tagged_now")),
         "reprotect_started": sum(1 for r in records if r.get("reprotect_started")),
+        "standby": sum(1 for r in records if r.get("recovery_region_standby")),
     }
 
 
@@ -302,7 +310,7 @@ def summary_lines(wave, status, records, tally, check_mode=False):
         head = (f"Wave {wave}: {status} - {tally.get('failed_back', 0)}/{tally.get('servers', 0)} failed back, "
                 f"{tally.get('failed', 0)} failed, {tally.get('blocked', 0)} blocked, "
                 f"{tally.get('ip_mismatches', 0)} IP mismatches, re-protect started for "
-                f"{tally.get('reprotect_started', 0)}")
+                f"{tally.get('reprotect_started', 0)}, recovery region on standby for {tally.get('standby', 0)}")
     lines = [head]
     for record in sorted(records, key=lambda r: r.get("name") or ""):
         kept = {True: "IP kept", False: "IP CHANGED", None: ""}[record.get("ip_preserved")]

@@ -131,6 +131,9 @@ options:
       reprotect:
         description: The result of M(elasticdr.orchestration.drs_reverse_replication) that re-protected the originals.
         type: dict
+      standby:
+        description: The result of M(elasticdr.orchestration.drs_failback_standby) that returned the recovery region to standby.
+        type: dict
       failure:
         description: The failed step, as C(task), C(msg) and C(error), when the wave stopped on a failure.
         type: dict
@@ -347,6 +350,7 @@ def main():
                 "found": {"type": "dict"}, "ip_before": {"type": "dict"}, "originals": {"type": "dict"},
                 "agent": {"type": "dict"}, "replication": {"type": "dict"}, "targets": {"type": "dict"},
                 "recovery": {"type": "dict"}, "ip_after": {"type": "dict"}, "reprotect": {"type": "dict"},
+                "standby": {"type": "dict"},
                 "failure": {"type": "dict"}}},
             job_ids={"type": "list", "elements": "str"},
             counts={"type": "dict"},

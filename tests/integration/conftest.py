@@ -13,7 +13,7 @@ OPTION COVERAGE TABLE: every documented option -> the tests that exercise it and
 (test_docs.py::test_option_coverage_table_is_complete checks that every option of every module and of the
 inventory plugin is listed and that each test named exists). "*" = every module (not the inventory plugin) not listed with its own rows for that option.
 "NOT VERIFIABLE" = cannot be observed against the simulator. Only drs_instance_match,
-drs_reverse_replication and drs_preflight take the primary-region options (source_region, source_role_arn,
+drs_reverse_replication, drs_preflight and drs_failback_standby take the primary-region options (source_region, source_role_arn,
 source_external_id).
 
 Module                  | Option                        | Tests (tests/integration/...)
@@ -227,6 +227,15 @@ drs_failback_targets    | servers                       | test_failback_playbook
 drs_failback_targets    | tag                           | test_failback_modules.py::test_failback_targets_tag_or_refuse_and_pairing
 drs_failback_targets    | tag                           | test_failback_playbook.py::test_untagged_originals_then_agent_failure_then_the_same_execution_resumes
 drs_failback_targets    | require_failback_servers      | test_failback_modules.py::test_failback_targets_tag_or_refuse_and_pairing
+drs_failback_standby    | servers                       | test_failback_modules.py::test_failback_standby_check_mode_halves_refusal_and_idempotence
+drs_failback_standby    | servers                       | test_failback_playbook.py::test_multi_wave_failback_end_to_end_check_and_resume
+drs_failback_standby    | stop_replication              | test_failback_modules.py::test_failback_standby_check_mode_halves_refusal_and_idempotence
+drs_failback_standby    | stop_instances                | test_failback_modules.py::test_failback_standby_check_mode_halves_refusal_and_idempotence
+drs_failback_standby    | stop_instances                | test_cross_account.py::test_source_role_for_primary_region_reads
+drs_failback_standby    | source_region                 | test_failback_modules.py::test_failback_standby_check_mode_halves_refusal_and_idempotence (from module_defaults)
+drs_failback_standby    | source_region                 | test_cross_account.py::test_source_role_for_primary_region_reads
+drs_failback_standby    | source_role_arn               | test_cross_account.py::test_source_role_for_primary_region_reads
+drs_failback_standby    | source_external_id            | test_cross_account.py::test_source_role_for_primary_region_reads
 drs_preflight           | session_token                 | NOT VERIFIABLE: the simulator picks the account from the access key alone
 drs_preflight           | aws_ca_bundle                 | NOT VERIFIABLE: the simulator serves plain HTTP
 drs_preflight           | validate_certs                | NOT VERIFIABLE: the simulator serves plain HTTP

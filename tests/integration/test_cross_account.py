@@ -132,3 +132,24 @@ def test_source_role_for_primary_region_reads(sim, play):
     assert sorted(s["sourceServerID"] for s in failback) == sorted(e["reversed_source_server_id"] for e in reverse["servers"])
     origin_reads = [c for c in sim.requests(service="drs") if c["region"] == PRIMARY]
     assert origin_reads and {c["account"] for c in origin_reads} == {SOURCE}
+
+    # Standby after failback: the FAILBACK servers' replication is stopped in the origin account, through the
+    # source role (without it, nothing is changed).
+    servers = [{"name": e["recovery_instance_id"], "failback_source_server_id": e["reversed_source_server_id"],
+                "recovery_instance_id": e["recovery_instance_id"]} for e in reverse["servers"]]
+    sim.clear_requests()
+    standby = play.run([
+        drs("drs_failback_standby", "no_source_role", source_region=PRIMARY, servers=servers, stop_instances=False,
+            ignore_errors=True, **ROLE),
+        drs("drs_failback_standby", "standby", source_region=PRIMARY, servers=servers, stop_instances=False, **ROLE,
+            **source_role),
+    ])
+    # the own account's primary region has no DRS at all: named, with the fix
+    assert "not initialized for Elastic Disaster Recovery in us-east-1" in standby.failed("no_source_role")["msg"]
+    assert sim.requests(operation="StopReplication")[:1] and all(
+        c["account"] == SOURCE for c in sim.requests(operation="StopReplication"))
+    assert sorted(standby.ok("standby")["replication_stopped"]) == sorted(s["failback_source_server_id"] for s in servers)
+    stops = sim.requests(service="drs", operation="StopReplication")
+    assert len(stops) == 2 and {(c["account"], c["region"]) for c in stops} == {(SOURCE, PRIMARY)}
+    assert {s["dataReplicationInfo"]["dataReplicationState"] for s in source_servers(sim, account=SOURCE, region=PRIMARY)
+            if s.get("replicationDirection") == "FAILBACK"} == {"STOPPED"}

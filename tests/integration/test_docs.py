@@ -18,7 +18,7 @@ AWS_COMMON = {"access_key", "secret_key", "session_token", "profile", "endpoint_
 NOT_VERIFIABLE = {"aws_ca_bundle", "validate_certs", "aws_config", "session_token"}
 # Shared cross-account options that some modules accept but do not use (no primary-region call)
 PRIMARY_REGION_OPTIONS = {"source_region", "source_role_arn", "source_external_id"}
-PRIMARY_REGION_MODULES = {"drs_instance_match", "drs_reverse_replication", "drs_preflight"}
+PRIMARY_REGION_MODULES = {"drs_instance_match", "drs_reverse_replication", "drs_preflight", "drs_failback_standby"}
 
 
 @pytest.fixture(scope="module")

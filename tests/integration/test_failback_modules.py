@@ -5,8 +5,8 @@ reaches SSM; bad timings are refused before any command). Each assertion reads t
 """
 from simlib import PRIMARY, RECOVERY
 
-from .helpers import drs, instance, tags_of
-from .test_failback_playbook import GROUP, PREFIX, _failed_over
+from .helpers import drs, instance, mutating, tags_of
+from .test_failback_playbook import GROUP, PREFIX, _failed_over, _playbook
 
 
 def _sent(sim):
@@ -100,3 +100,41 @@ def test_agent_install_check_mode_timeout_and_refusals(sim, play, tmp_path):
     assert len(_sent(sim)) == 2
     commands = sim.client("ssm", region=RECOVERY).list_commands()["Commands"]
     assert {tuple(c["Parameters"]["executionTimeout"]) for c in commands} == {("240",)}
+
+
+def test_failback_standby_check_mode_halves_refusal_and_idempotence(sim, play, tmp_path):
+    summary, _store, inventory, _failover_id = _failed_over(sim, tmp_path, 2, 1)
+    servers = summary["servers"]
+    back = _playbook("failback.yml", sim, tmp_path, inventory, "-e", "drs_standby_after_failback=false")
+    assert back.returncode == 0, back.stdout[-4000:]
+    targets = sorted(s["target_instance_id"] for s in servers.values())
+    assert {instance(sim, t)["State"]["Name"] for t in targets} == {"running"}  # left as they were
+    found = play.run([drs("drs_failback_targets", "paired", region=PRIMARY, servers=play.run(
+        [drs("drs_failback_info", "found", names=sorted(servers))]).ok("found")["servers"])]).ok("paired")
+    entries = found["servers"]
+    assert all(e.get("failback_source_server_id") for e in entries)
+    failback_ids = sorted(e["failback_source_server_id"] for e in entries)
+
+    sim.clear_requests()
+    run = play.run([drs("drs_failback_standby", "would", servers=entries)], check=True)
+    would = run.ok("would")
+    assert would["changed"] is True and sorted(would["instances_stopped"]) == targets
+    assert sorted(would["replication_stopped"]) == failback_ids
+    assert mutating(sim) == []
+
+    run = play.run([
+        drs("drs_failback_standby", "replication_only", servers=entries, stop_instances=False),
+        drs("drs_failback_standby", "instances_only", servers=entries, stop_replication=False),
+        drs("drs_failback_standby", "again", servers=entries),
+    ])
+    assert sorted(run.ok("replication_only")["replication_stopped"]) == failback_ids
+    assert run.ok("replication_only")["instances_stopped"] == []
+    assert {instance(sim, t)["State"]["Name"] for t in targets} == {"stopped"}
+    assert sorted(run.ok("instances_only")["instances_stopped"]) == targets
+    assert run.ok("instances_only")["replication_stopped"] == []
+    assert run.ok("again")["changed"] is False
+    assert sim.requests(operation="TerminateInstances") == [] and sim.requests(operation="TerminateRecoveryInstances") == []
+
+    sim.client("ec2", region=RECOVERY).delete_tags(Resources=[targets[0]], Tags=[{"Key": "AWSDRS"}])
+    refused = play.run([drs("drs_failback_standby", "untagged", servers=entries, ignore_errors=True)])
+    assert f"recovery instance {targets[0]} is not tagged" in refused.failed("untagged")["msg"]

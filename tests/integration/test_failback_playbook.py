@@ -110,13 +110,15 @@ def test_multi_wave_failback_end_to_end_check_and_resume(sim, tmp_path):
         assert original["PrivateIpAddress"] == server["source_private_ip"], name
         assert tags_of(original)["AWSDRS"] == "AllowLaunchingIntoThisInstance"  # tagged by the playbook
         reversed_server = failback_servers[server["target_instance_id"]]
-        assert reversed_server["dataReplicationInfo"]["dataReplicationState"] == "CONTINUOUS"
+        # standby after failback: the FAILBACK server no longer replicates the recovery instance
+        assert reversed_server["dataReplicationInfo"]["dataReplicationState"] == "STOPPED"
         volumes = attached_volumes(sim, server["source_instance_id"], region=PRIMARY)
         assert volumes and all(tags_of(v).get("drs:recovered-from") == reversed_server["sourceServerID"]
                                for v in volumes), name
-        # the recovery-region target (the recovery instance) is left alone: never terminated
+        # the recovery-region target (the recovery instance) is stopped, never terminated, ready for the next failover
         target = instance(sim, server["target_instance_id"], region=RECOVERY)
-        assert target["State"]["Name"] not in ("terminated", "shutting-down"), name
+        assert target["State"]["Name"] == "stopped", name
+        assert target["PrivateIpAddress"] == server["target_private_ip"], name
     # one failback job per wave, in the primary region, each launching into the originals
     starts = operations(sim, "StartRecovery")
     assert len(starts) == 2 and {c["region"] for c in starts} == {PRIMARY}
@@ -133,7 +135,8 @@ def test_multi_wave_failback_end_to_end_check_and_resume(sim, tmp_path):
     record = store.get_execution(execution_id)
     assert record["execution"]["execution_type"] == "FAILBACK" and record["execution"]["status"] == "COMPLETED"
     assert {w: i["status"] for w, i in record["waves"].items()} == {1: "COMPLETED", 2: "COMPLETED"}
-    assert record["waves"][1]["counts"]["reprotect_started"] == 2
+    assert record["waves"][1]["counts"]["reprotect_started"] == 2 and record["waves"][1]["counts"]["standby"] == 2
+    assert "recovery region on standby for 2" in proc.stdout
     items = {name: item for wave in record["servers"].values() for name, item in wave.items()}
     assert sorted(items) == sorted(servers)
     for name, item in items.items():
@@ -301,7 +304,7 @@ def test_resume_after_a_failure_past_the_launch_launches_nothing_twice(sim, tmp_
     assert resumed.returncode == 0, resumed.stdout[-5000:]
     starts = operations(sim, "StartRecovery")
     assert len(starts) == 1  # wave 2 only
-    stopped = [c for c in sim.requests(service="ec2", operation="StopInstances")]
+    stopped = [c for c in sim.requests(service="ec2", operation="StopInstances") if c["region"] == PRIMARY]
     assert len(stopped) == 1  # wave 2's originals only (drs_recovery stops what it launches into)
     for original in wave2_originals:
         assert instance(sim, original, region=PRIMARY)["State"]["Name"] == "running"
