@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/simulator$(if $(PYTHONPATH),:$(PYTHONPATH))
 export AWS_CONFIG_FILE := /dev/null
 export AWS_SHARED_CREDENTIALS_FILE := /dev/null
 
-.PHONY: venv test test-simulator test-unit test-integration demo clean sanity lint collection-tree
+.PHONY: venv test test-simulator test-unit test-integration demo bench clean sanity lint collection-tree
 
 # ansible-test and ansible-lint run offline on a copy of the collection under build/ (see
 # docs/DEVELOPMENT.md): ansible-test only works from <root>/ansible_collections/<ns>/<name>/.
@@ -67,6 +67,11 @@ lint: collection-tree
 
 demo: venv
 	$(PY) scripts/demo.py
+
+# The performance figures and their budgets (docs/PERFORMANCE.md), written to benchmarks/results.json. Heavy:
+# about ten minutes on two cores. `make test` runs it at tiny sizes (tests/integration/test_bench_smoke.py).
+bench: venv
+	$(PY) scripts/bench.py
 
 clean:
 	rm -rf $(VENV) tests/output .pytest_cache $(BUILD)/ansible_collections

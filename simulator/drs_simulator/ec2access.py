@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from moto.ec2.exceptions import InvalidInstanceIdError
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.tags import TagBackend
+from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
 
 
 def ec2_backend(account_id: str, region: str):
@@ -47,3 +49,25 @@ def platform_of(instance) -> str:
 def boot_mode_of(instance) -> str:
     """EC2 boot mode; the simulator keeps it on the instance (moto does not model it)."""
     return getattr(instance, "boot_mode", None) or ("uefi" if instance.architecture == "arm64" else "legacy-bios")
+
+
+def _fast_tag_lookup(describe_tags):
+    """moto answers every resource's own tags (DescribeInstances asks once or twice per instance) by scanning
+    the tags of every resource in the region, which makes reading N instances cost N squared: 1,000 instances
+    took seconds. Tags are kept by resource ID, so a lookup of one exact ID reads just its tags; any other filter
+    (wildcards, keys, values, types) takes moto's own path, and the answer is the same."""
+
+    def lookup(self, filters=None):
+        ids = (filters or {}).get("resource-id") or ()
+        if len(filters or ()) == 1 and len(ids) == 1 and not any(c in ids[0] for c in "*?[\\"):
+            return [{"resource_id": ids[0], "key": key, "value": value,
+                     "resource_type": EC2_PREFIX_TO_RESOURCE.get(get_prefix(ids[0]), "")}
+                    for key, value in (self.tags[ids[0]] if ids[0] in self.tags else {}).items()]
+        return describe_tags(self, filters)
+
+    lookup.fast_tag_lookup = True
+    return lookup
+
+
+if not getattr(TagBackend.describe_tags, "fast_tag_lookup", False):
+    TagBackend.describe_tags = _fast_tag_lookup(TagBackend.describe_tags)
