@@ -80,7 +80,8 @@ class ExecutionRecorder:
         })
         new_header.setdefault("started_at", now)
         if waves is not None:
-            new_header["planned_waves"] = sorted({int(w) for w in waves})
+            # A resumed execution may run other waves (an AWX workflow runs one wave per node): keep them all.
+            new_header["planned_waves"] = sorted({int(w) for w in waves} | set(new_header.get("planned_waves") or []))
         if operator:
             new_header.setdefault("operator", operator)
         if resumed:

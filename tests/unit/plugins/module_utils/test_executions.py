@@ -67,6 +67,13 @@ def test_start_creates_then_resumes_and_skips_completed_waves(store):
     assert "ignored_key" not in record["servers"][1]["db-01"]
 
 
+def test_an_execution_run_one_wave_at_a_time_keeps_every_planned_wave(store):
+    ExecutionRecorder(store, "shop", "exec-1", now=ticking()).start("FAILOVER", waves=[1])
+    resumed = ExecutionRecorder(store, "shop", "exec-1", now=ticking()).start("FAILOVER", waves=[2])
+    assert resumed["execution"]["planned_waves"] == [1, 2]
+    assert store.get_execution("exec-1")["execution"]["planned_waves"] == [1, 2]
+
+
 def test_a_wave_keeps_its_start_and_gets_a_duration_when_it_ends(store):
     recorder = ExecutionRecorder(store, "shop", "exec-1", now=ticking())
     recorder.start("FAILOVER")                       # 00:00:00
