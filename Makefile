@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/simulator$(if $(PYTHONPATH),:$(PYTHONPATH))
 export AWS_CONFIG_FILE := /dev/null
 export AWS_SHARED_CREDENTIALS_FILE := /dev/null
 
-.PHONY: venv test test-simulator test-unit test-integration demo bench clean sanity lint collection-tree
+.PHONY: venv test test-simulator test-unit test-integration demo bench clean sanity lint collection-tree docs
 
 # ansible-test and ansible-lint run offline on a copy of the collection under build/ (see
 # docs/DEVELOPMENT.md): ansible-test only works from <root>/ansible_collections/<ns>/<name>/.
@@ -72,6 +72,17 @@ demo: venv
 # about ten minutes on two cores. `make test` runs it at tiny sizes (tests/integration/test_bench_smoke.py).
 bench: venv
 	$(PY) scripts/bench.py
+
+# The module reference: a reStructuredText page per module, role and plugin, made by antsibull-docs from their own
+# documentation, in build/docs/collections/. The collection is reached through the build/collections symlink tree.
+DOCS_DIR ?= $(BUILD)/docs
+docs: venv
+	@mkdir -p $(BUILD)/collections/ansible_collections/elasticdr
+	@test -e $(BUILD)/collections/ansible_collections/elasticdr/orchestration || \
+	  ln -s ../../../.. $(BUILD)/collections/ansible_collections/elasticdr/orchestration
+	@rm -rf $(DOCS_DIR) && install -d -m 755 $(DOCS_DIR)
+	$(TOOL_ENV) ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/$(BUILD)/collections" $(VENV)/bin/antsibull-docs collection \
+	  --use-current --dest-dir $(DOCS_DIR) elasticdr.orchestration
 
 clean:
 	rm -rf $(VENV) tests/output .pytest_cache $(BUILD)/ansible_collections
