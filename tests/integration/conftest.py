@@ -148,6 +148,19 @@ drs_drill_cleanup       | require_external_id           | test_drill_playbooks.p
 drs_drill_cleanup       | region                        | test_drill_playbooks.py::test_drill_then_cleanup_by_wave_idempotent_and_recorded (from the role's module_defaults)
 drs_state_tables        | table_prefix                  | test_state_tables.py::test_missing_tables_are_named
 drs_state_tables        | ensure_ttl                    | test_state_tables.py::test_ttl_switched_off_is_turned_back_on
+drs_metrics             | protection_group              | test_metrics.py::test_wave_metrics_are_published_per_wave_and_per_protection_group
+drs_metrics             | execution_type                | test_metrics.py::test_wave_metrics_are_published_per_wave_and_per_protection_group (DRILL dimension)
+drs_metrics             | execution_type                | test_metrics.py::test_failback_wave_adds_replication_lag_and_servers_failed_back
+drs_metrics             | wave                          | test_metrics.py::test_wave_metrics_are_published_per_wave_and_per_protection_group (wave 9)
+drs_metrics             | wave_record                   | test_metrics.py::test_wave_metrics_are_published_per_wave_and_per_protection_group (drs_execution result)
+drs_metrics             | wave_record                   | test_metrics.py::test_check_mode_publishes_nothing_and_a_wave_not_ended_or_skipped_publishes_nothing
+drs_metrics             | match                         | test_metrics.py::test_wave_metrics_are_published_per_wave_and_per_protection_group (drs_instance_match result)
+drs_metrics             | namespace                     | test_metrics.py::test_wave_metrics_are_published_per_wave_and_per_protection_group
+drs_metrics             | target_role_arn               | test_metrics.py::test_metrics_go_to_the_recovery_account_through_its_role
+drs_metrics             | external_id                   | test_metrics.py::test_metrics_go_to_the_recovery_account_through_its_role
+drs_metrics             | require_external_id           | test_metrics.py::test_metrics_go_to_the_recovery_account_through_its_role
+drs_metrics             | require_external_id           | test_metrics.py::test_check_mode_refuses_a_role_without_external_id_before_any_call
+drs_metrics             | region                        | test_metrics.py::test_wave_metrics_are_published_per_wave_and_per_protection_group (us-east-1)
 drs_execution           | protection_group              | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
 drs_execution           | execution_id                  | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
 drs_execution           | table_prefix                  | test_drs_execution.py::test_check_mode_makes_no_write_and_errors_come_before_writes
