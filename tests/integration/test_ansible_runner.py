@@ -119,8 +119,6 @@ def test_the_targets_are_running_with_their_ips_and_the_record_is_complete(job):
     assert job["lock"] is None
 
 
-@pytest.mark.xfail(strict=True, reason="roles/drs/tasks/start.yml and finish.yml both publish drs_execution_id with "
-                   "set_stats, whose default aggregate: true adds the two strings up; they need aggregate: false")
 def test_the_published_execution_id_is_the_execution_id(job):
     """The id the next workflow node resumes with: published more than once during the run, it must stay one id."""
     assert _artifact_data(job["runner"])["drs_execution_id"] == job["execution_id"]

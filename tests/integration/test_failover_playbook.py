@@ -44,7 +44,7 @@ def _execution_id(proc):
 def test_multi_wave_failover_resume_and_lock(sim, tmp_path):
     summary = sim.load_estate(small_estate(6, 3))
     client = _tables(sim)
-    inventory = _inventory(tmp_path, summary)
+    inventory = _inventory(tmp_path, summary, drs_publish_metrics=True)
     ec2 = sim.client("ec2", region=RECOVERY)
     before = {s["target_instance_id"]: s for s in summary["servers"].values()}
 
@@ -88,6 +88,11 @@ def test_multi_wave_failover_resume_and_lock(sim, tmp_path):
         assert item["launch_status"]["S"] == "LAUNCHED" and item["ip_preserved"]["BOOL"] is True
         assert item["recovery_private_ip"]["S"] == item["target_private_ip"]["S"]
     assert _lock(client) is None
+    # drs_publish_metrics: each wave's metrics, per wave, in CloudWatch
+    metrics = sim.client("cloudwatch", region=RECOVERY).list_metrics(
+        Namespace="ElasticDR/Orchestration", MetricName="ServersLaunched")["Metrics"]
+    waves = {d["Value"] for m in metrics for d in m["Dimensions"] if d["Name"] == "Wave"}
+    assert waves == {"1", "2", "3"}
 
     # A rerun with the same id skips the completed waves and launches nothing.
     sim.clear_requests()
