@@ -156,7 +156,8 @@ class DrillCleaner:
                 details={"problems": [{"server": n, "problem": why} for n, why in problems]},
                 remediation="Drill clean-up only stops, disconnects and deletes the recovery instances of drills "
                             "launched into tagged targets. Leave a recovery (isDrill=false) alone with "
-                            "non_drill_instances=skip, or clean it up too with non_drill_instances=clean only if "
+                            "non_drill_instances=skip (drs_cleanup_non_drill=skip in drill_cleanup.yml), or clean "
+                            "it up too with non_drill_instances=clean (drs_cleanup_non_drill=clean) only if "
                             "nothing runs on it; a drill launched as a new instance is terminated in the DRS console "
                             "(the collection never terminates an instance); an instance replicating back is handled "
                             "by failback.")

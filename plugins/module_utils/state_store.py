@@ -145,7 +145,11 @@ class StateStore:
             if status != "ACTIVE":
                 problems.append(f"{table} is {status}")
         if problems:
-            raise StateStoreError("State tables not ready: " + "; ".join(problems) + ".")
+            region = getattr(getattr(self.client, "meta", None), "region_name", None)
+            where = f" in {region}" if isinstance(region, str) else ""
+            raise StateStoreError("State tables not ready: " + "; ".join(problems) + f"{where}.",
+                                  remediation="Create the state tables with the state_tables playbook in the recovery "
+                                              "region (drs_recovery_region), or point drs_state_table_prefix at them.")
 
     def describe_tables(self):
         """{kind: {"name", "status", "ttl"}} for the three tables; status None for a missing table."""
