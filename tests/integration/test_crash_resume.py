@@ -18,7 +18,8 @@ After the rerun, whatever the kill point, from the simulator's request log, its 
 Sizes: 12 failover trials of 4 servers in 2 waves, 8 failback trials of 2 servers in 2 waves (after an untimed,
 unkilled failover of both in one wave). Each module call of a playbook costs about a second of real time on a
 shared 2-core machine, so waves, not servers, set a trial's duration; two waves keep the file within a few
-minutes with -n 2 while still giving kills before the lock, inside each wave, between waves and after the end.
+minutes with -n 2 while still giving kills inside each wave (its job, reverse replication, its records), between
+waves and after the end.
 Kill delays are measured from the start of ansible-playbook; the windows below are the measured durations of the
 slowed runs (failover about 15 s, failback about 24 s); a loaded machine only moves kills earlier in the run.
 Each trial's seed, kill delay and the task the kill landed in are printed on failure.
