@@ -31,6 +31,7 @@ class RecoveryRegionStandby:
     def __init__(self, primary_drs, recovery_ec2):
         self.drs = primary_drs
         self.ec2 = recovery_ec2
+        self._instances = {}
 
     def plan(self, servers, stop_replication=True, stop_instances=True):
         """servers: [{name, failback_source_server_id, recovery_instance_id}]. Returns the entries, each with
@@ -40,6 +41,7 @@ class RecoveryRegionStandby:
             stop_replication and failback_ids) else {}
         instances = self.ec2.describe_instances([s.get("recovery_instance_id") for s in servers]) if (
             stop_instances) else {}
+        self._instances = instances  # apply() stops from this read, which checked their tags
         entries, problems = [], []
         for server in servers:
             name = server.get("name") or server.get("failback_source_server_id") or "?"
@@ -88,6 +90,5 @@ class RecoveryRegionStandby:
         to_stop = [e["recovery_instance_id"] for e in entries if "stop_instance" in e["actions"]]
         stopped = []
         if to_stop:
-            instances = self.ec2.describe_instances(to_stop)
-            stopped = self.ec2.stop_launch_into_targets([instances[i] for i in to_stop if i in instances])
+            stopped = self.ec2.stop_launch_into_targets([self._instances[i] for i in to_stop])
         return replication, stopped
