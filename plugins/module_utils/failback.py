@@ -17,9 +17,14 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import source_instance_id
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import staging_account_of
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import execution_jobs
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import plan_launches
 
 READY_STATE = "CONTINUOUS"
 BAD_STATES = ("STALLED", "DISCONNECTED", "STOPPED", "PAUSED")
+# A FAILBACK server in one of these states replicates no more (the standby after a failback stops it): a new
+# failback of its instance starts its replication again.
+STOPPED_STATES = ("STOPPED", "DISCONNECTED")
 
 
 def server_id_from_arn(arn):
@@ -44,8 +49,13 @@ class ReverseReplication:
         self.recovery_drs = recovery_drs
         self.origin_drs = origin_drs
 
-    def plan(self, recovery_instance_ids):
-        """Read state; decide which recovery instances need ReverseReplication. No mutating call."""
+    def plan(self, recovery_instance_ids, execution_id=None, wave=None):
+        """Read state; decide which recovery instances need ReverseReplication. No mutating call.
+
+        A FAILBACK server whose replication was stopped is started again (a later failback cycle of the same
+        instance), unless the execution given (execution_id, wave) has already launched it or is launching it:
+        then the failback of that server is past reverse replication, which is neither restarted nor waited for
+        (a rerun after the wave's launch, re-protection and standby, whose record was not yet written)."""
         ids = list(recovery_instance_ids)
         records = {r["recoveryInstanceID"]: r for r in self.recovery_drs.describe_recovery_instances(ids)}
         missing = [i for i in ids if i not in records]
@@ -57,11 +67,18 @@ class ReverseReplication:
         originals = {s["sourceServerID"]: s for s in self.recovery_drs.describe_source_servers(
             [r["sourceServerID"] for r in records.values()])}
         existing = failback_servers_by_instance(self.origin_drs.describe_source_servers())
+        launched = set()
+        if execution_id:
+            reversed_ids = [s["sourceServerID"] for s in existing.values()]
+            launched = set(plan_launches(reversed_ids, execution_jobs(self.origin_drs, execution_id, wave),
+                                         retry_failed=True)["adopt"])
         entries = []
         for rid in ids:
             record = records[rid]
             original = originals.get(record["sourceServerID"], {})
             reversed_server = existing.get(record.get("ec2InstanceID") or rid)
+            failed_back = bool(reversed_server) and reversed_server["sourceServerID"] in launched
+            stopped = bool(reversed_server) and replication_info(reversed_server)[0] in STOPPED_STATES
             entries.append({
                 "recovery_instance_id": rid,
                 "original_source_server_id": record["sourceServerID"],
@@ -69,7 +86,8 @@ class ReverseReplication:
                 "staging_account_id": staging_account_of(original) if original else None,
                 "reversed_source_server_id": reversed_server["sourceServerID"] if reversed_server else None,
                 "reversed_source_server_arn": reversed_server.get("arn") if reversed_server else None,
-                "needs_start": reversed_server is None,
+                "needs_start": reversed_server is None or (stopped and not failed_back),
+                "failed_back": failed_back,
             })
         return entries
 
@@ -94,7 +112,8 @@ class ReverseReplication:
             state, lag = replication_info(server) if server else (None, None)
             entry["replication_state"] = state
             entry["lag_seconds"] = lag
-            entry["ready"] = state == READY_STATE and lag is not None and lag < lag_threshold
+            entry["ready"] = entry.get("failed_back", False) or (
+                state == READY_STATE and lag is not None and lag < lag_threshold)
         return entries
 
     def wait(self, entries, lag_threshold=60.0, timeout=3600.0, poll_interval=30.0, sleep=time.sleep,

@@ -15,7 +15,12 @@ description:
   - Recovery instances that already replicate back are adopted, not started again; failback servers are found
     by the protected instance ID (C(identificationHints.awsInstanceID)), since the
     C(reversedDirectionSourceServerArn) link goes stale across repeated cycles.
+  - A failback server whose replication was stopped (as the standby after a failback leaves it) is started again,
+    for the next failback of the same instance.
   - Waits until every failback source server is C(CONTINUOUS) with a lag under O(lag_threshold) seconds.
+  - With O(execution_id), a failback server that this execution (and O(wave)) has already launched, or is
+    launching, is past reverse replication. It is neither started again nor waited for, so a rerun of an
+    interrupted failback goes on from where it stopped.
   - Returns, per server, the staging account the original source server replicated through, which failback needs.
 author:
   - elasticdr maintainers (@elasticdr)
@@ -41,6 +46,15 @@ options:
     description: Seconds between polls (one batched DescribeSourceServers per poll).
     type: float
     default: 30
+  execution_id:
+    description:
+      - The execution whose failback launch jobs (tagged by M(elasticdr.orchestration.drs_recovery)) are looked for
+        in O(source_region), one batched C(DescribeJobs) read.
+      - Without it, every failback server must replicate to be ready.
+    type: str
+  wave:
+    description: With O(execution_id), only the jobs of this wave count.
+    type: str
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
   - elasticdr.orchestration.primary_region
@@ -104,7 +118,10 @@ servers:
       description: Its replication lag.
       type: float
     ready:
-      description: Whether it is CONTINUOUS with a lag under O(lag_threshold).
+      description: Whether it is CONTINUOUS with a lag under O(lag_threshold), or already failed back.
+      type: bool
+    failed_back:
+      description: Whether O(execution_id) has already launched (or is launching) this failback server.
       type: bool
 started:
   description: Recovery instances whose reverse replication this run started (or would start).
@@ -134,7 +151,7 @@ def reverse(module):
     params = module.params
     connections = Connections(module)
     workflow = ReverseReplication(connections.recovery_drs(), connections.source_drs())
-    entries = workflow.plan(params["recovery_instance_ids"])
+    entries = workflow.plan(params["recovery_instance_ids"], params["execution_id"], params["wave"])
     if module.check_mode:
         started = [e["recovery_instance_id"] for e in entries if e["needs_start"]]
         workflow.observe(entries, params["lag_threshold"])
@@ -170,6 +187,8 @@ def main():
             lag_threshold={"type": "float", "default": 60},
             wait_timeout={"type": "int", "default": 7200},
             poll_interval={"type": "float", "default": 30},
+            execution_id={"type": "str"},
+            wave={"type": "str"},
         ),
         required_if=[],
         supports_check_mode=True,

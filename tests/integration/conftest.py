@@ -67,6 +67,8 @@ drs_reverse_replication | wait                          | test_drs_reverse_repli
 drs_reverse_replication | lag_threshold                 | test_drs_reverse_replication.py::test_reverse_replication_until_ready
 drs_reverse_replication | wait_timeout                  | test_drs_reverse_replication.py::test_reverse_replication_no_wait_timeout_and_refusals
 drs_reverse_replication | poll_interval                 | test_drs_reverse_replication.py::test_reverse_replication_until_ready
+drs_reverse_replication | execution_id                  | test_failback_playbook.py::test_rerun_after_the_last_change_of_a_wave_before_its_record_finishes_without_waiting
+drs_reverse_replication | wave                          | test_failback_playbook.py::test_rerun_after_the_last_change_of_a_wave_before_its_record_finishes_without_waiting
 drs_reverse_replication | source_region                 | test_drs_reverse_replication.py::test_reverse_replication_no_wait_timeout_and_refusals
 drs_reverse_replication | source_region                 | test_drs_reverse_replication.py::test_reverse_replication_until_ready
 drs_reverse_replication | source_role_arn               | test_cross_account.py::test_source_role_for_primary_region_reads

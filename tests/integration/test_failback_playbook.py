@@ -315,3 +315,46 @@ def test_resume_after_a_failure_past_the_launch_launches_nothing_twice(sim, tmp_
     record = store.get_execution(execution_id)
     assert {w: i["status"] for w, i in record["waves"].items()} == {1: "COMPLETED", 2: "COMPLETED"}
     assert _ops(sim, *NEVER) == []
+
+
+def test_rerun_after_the_last_change_of_a_wave_before_its_record_finishes_without_waiting(sim, tmp_path):
+    """A run that stops after a wave's launch, re-protection and standby but before the wave's record (a kill
+    there) leaves FAILBACK servers whose replication the standby stopped. Its rerun must not wait for them to
+    replicate again (they never would: their instances are stopped) nor launch anything a second time."""
+    summary, store, inventory, _failover_id = _failed_over(sim, tmp_path, 2, 2)
+    servers = summary["servers"]
+    proc = _playbook("failback.yml", sim, tmp_path, inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    execution_id = _execution_id(proc, "FAILBACK")
+
+    # The record as that run left it: execution and wave 2 RUNNING, the lock held by the execution.
+    record = store.get_execution(execution_id)
+    header = dict(record["execution"], status="RUNNING")
+    for key in ("ended_at", "duration_seconds"):
+        header.pop(key, None)
+    store.put_execution(header)
+    wave = {k: v for k, v in record["waves"][2].items()
+            if k not in ("execution_id", "record_key", "ended_at", "duration_seconds", "ttl")}
+    store.put_wave(execution_id, dict(wave, status="RUNNING"))
+    store.acquire_lock(GROUP, execution_id)
+
+    sim.clear_requests()
+    # A short replication timeout: waiting for a stopped FAILBACK server would fail here instead of hanging.
+    rerun = _playbook("failback.yml", sim, tmp_path, inventory, "-e", f"drs_execution_id={execution_id}",
+                      "-e", "drs_replication_timeout=20")
+    assert rerun.returncode == 0, rerun.stdout[-5000:]
+    assert f"Resuming {execution_id}" in rerun.stdout
+    assert "Wave 1 already completed" in rerun.stdout
+    assert operations(sim, "StartRecovery") == []
+    assert [c for c in operations(sim, "ReverseReplication") if c["region"] == RECOVERY] == []
+    assert _ops(sim, "StopInstances", "StartInstances", "UpdateLaunchConfiguration", *NEVER) == []
+    failback_servers = [s for s in source_servers(sim, region=PRIMARY) if s["replicationDirection"] == "FAILBACK"]
+    assert len(failback_servers) == 2
+    assert all(s["dataReplicationInfo"]["dataReplicationState"] == "STOPPED" for s in failback_servers)
+    for name, server in servers.items():
+        assert instance(sim, server["source_instance_id"], region=PRIMARY)["State"]["Name"] == "running", name
+        assert instance(sim, server["target_instance_id"], region=RECOVERY)["State"]["Name"] == "stopped", name
+    record = store.get_execution(execution_id)
+    assert record["execution"]["status"] == "COMPLETED"
+    assert {w: i["status"] for w, i in record["waves"].items()} == {1: "COMPLETED", 2: "COMPLETED"}
+    assert store.get_lock(GROUP) is None

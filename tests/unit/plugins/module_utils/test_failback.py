@@ -15,6 +15,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback i
 from .fakes import FakeClock
 from .fakes import drs_client
 from .fakes import iid
+from .fakes import job
 from .fakes import sid
 from .fakes import source_server
 
@@ -100,6 +101,41 @@ def test_an_unknown_recovery_instance_is_refused_before_any_change():
     with pytest.raises(ConfigurationError) as info:
         regions.runner.plan([iid(101), iid(0xBAD)])
     assert info.value.server == iid(0xBAD) and "run the failover first" in info.value.remediation
+    assert regions.mutating_calls() == []
+
+
+def stopped_failback_server():
+    """The FAILBACK server of i-101 after a failback and the standby that stopped its replication."""
+    return source_server(sid(0x501), iid(101), direction="FAILBACK", state="STOPPED", lag=None,
+                         arn=ORIGIN_ARN + sid(0x501))
+
+
+def test_a_stopped_failback_server_replicates_again_for_the_next_failback():
+    regions = Regions(1, origin_servers=[stopped_failback_server()])
+    entries = regions.runner.plan([iid(101)])
+    assert entries[0]["needs_start"] is True and entries[0]["failed_back"] is False
+    assert regions.origin_fake.count("describe_jobs") == 0  # no execution given: no job read
+    assert regions.runner.start(entries) == [iid(101)]
+
+
+@pytest.mark.parametrize("status,launch_status,execution,wave,failed_back", [
+    ("COMPLETED", "LAUNCHED", "exec-1", "1", True),   # this wave of this execution launched it
+    ("STARTED", "PENDING", "exec-1", "1", True),      # and is launching it: drs_recovery adopts that job
+    ("COMPLETED", "FAILED", "exec-1", "1", False),    # its launch failed: it must replicate to be retried
+    ("COMPLETED", "LAUNCHED", "exec-0", "1", False),  # an earlier failback cycle launched it
+    ("COMPLETED", "LAUNCHED", "exec-1", "2", False),  # another wave's job
+])
+def test_a_failback_server_this_execution_launched_is_past_reverse_replication(
+        status, launch_status, execution, wave, failed_back):
+    regions = Regions(1, origin_servers=[stopped_failback_server()])
+    tags = {"elasticdr:execution-id": execution, "elasticdr:wave": wave}
+    regions.origin_fake.jobs.append(job("drsjob-a1", {sid(0x501): launch_status}, status=status, tags=tags,
+                                        created="2099-01-01T00:00:00.000Z"))
+    entries = regions.runner.observe(regions.runner.plan([iid(101)], execution_id="exec-1", wave="1"), 60)
+    assert entries[0]["failed_back"] is failed_back
+    assert entries[0]["needs_start"] is not failed_back  # stopped, so started again unless failed back
+    assert entries[0]["ready"] is failed_back and entries[0]["replication_state"] == "STOPPED"
+    assert regions.origin_fake.count("describe_jobs") == 1
     assert regions.mutating_calls() == []
 
 
