@@ -20,6 +20,8 @@ MAX_JOB_FILTER_IDS = 1000
 MAX_PAGE = 1000
 DEFAULT_SERVERS_PER_JOB = 100
 ACTIVE_JOB_STATES = ("PENDING", "STARTED")
+# dataReplicationState values of a source server that replicates no more (stopped or disconnected).
+NOT_REPLICATING = ("STOPPED", "DISCONNECTED")
 
 
 def chunks(items, size):

@@ -13,6 +13,7 @@ ID): the reversedDirectionSourceServerArn link goes stale across repeated cycles
 
 import time
 
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import NOT_REPLICATING
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import replication_info
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import source_instance_id
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import staging_account_of
@@ -22,9 +23,6 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery i
 
 READY_STATE = "CONTINUOUS"
 BAD_STATES = ("STALLED", "DISCONNECTED", "STOPPED", "PAUSED")
-# A FAILBACK server in one of these states replicates no more (the standby after a failback stops it): a new
-# failback of its instance starts its replication again.
-STOPPED_STATES = ("STOPPED", "DISCONNECTED")
 
 
 def server_id_from_arn(arn):
@@ -67,18 +65,20 @@ class ReverseReplication:
         originals = {s["sourceServerID"]: s for s in self.recovery_drs.describe_source_servers(
             [r["sourceServerID"] for r in records.values()])}
         existing = failback_servers_by_instance(self.origin_drs.describe_source_servers())
+        reversed_servers = {rid: existing.get(records[rid].get("ec2InstanceID") or rid) for rid in ids}
+        reversed_ids = [s["sourceServerID"] for s in reversed_servers.values() if s]
         launched = set()
-        if execution_id:
-            reversed_ids = [s["sourceServerID"] for s in existing.values()]
-            launched = set(plan_launches(reversed_ids, execution_jobs(self.origin_drs, execution_id, wave),
-                                         retry_failed=True)["adopt"])
+        if execution_id and reversed_ids:  # a launch needs a FAILBACK server: none yet, no job to look for
+            launched = set(plan_launches(reversed_ids, execution_jobs(self.origin_drs, execution_id, wave))["adopt"])
         entries = []
         for rid in ids:
             record = records[rid]
             original = originals.get(record["sourceServerID"], {})
-            reversed_server = existing.get(record.get("ec2InstanceID") or rid)
+            reversed_server = reversed_servers[rid]
             failed_back = bool(reversed_server) and reversed_server["sourceServerID"] in launched
-            stopped = bool(reversed_server) and replication_info(reversed_server)[0] in STOPPED_STATES
+            # A FAILBACK server that replicates no more (the standby after a failback stops it) is started again for
+            # a new failback of its instance.
+            stopped = bool(reversed_server) and replication_info(reversed_server)[0] in NOT_REPLICATING
             entries.append({
                 "recovery_instance_id": rid,
                 "original_source_server_id": record["sourceServerID"],

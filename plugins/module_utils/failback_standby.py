@@ -15,12 +15,11 @@ of the next failover.
 Everything is read and checked before the first change; check mode stops after the plan.
 """
 
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import NOT_REPLICATING
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import has_launch_into_tag
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import state_of
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ValidationError
 
-# dataReplicationState values in which a source server no longer replicates.
-NOT_REPLICATING = ("STOPPED", "DISCONNECTED")
 GONE = ("shutting-down", "terminated")
 
 

@@ -21,6 +21,7 @@ ready when every wave is, the account's replicating servers fit their quota (300
 the state tables exist and no execution holds the lock.
 """
 
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import NOT_REPLICATING
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import replication_info
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import StateStoreError
@@ -31,8 +32,6 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching i
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching import normalise
 
 READY_STATE = "CONTINUOUS"
-# Source servers in these states do not count against the replicating-servers quota.
-NOT_REPLICATING = ("STOPPED", "DISCONNECTED")
 
 
 def check(name, passed, message, severity=ERROR):
@@ -125,6 +124,7 @@ def wave_quota_checks(count, quotas):
 
 def replicating_count(source_servers):
     states = (replication_info(s)[0] for s in source_servers)
+    # Source servers that replicate no more do not count against the replicating-servers quota.
     return sum(1 for state in states if state and state not in NOT_REPLICATING)
 
 

@@ -118,6 +118,14 @@ def test_a_stopped_failback_server_replicates_again_for_the_next_failback():
     assert regions.runner.start(entries) == [iid(101)]
 
 
+def test_jobs_are_read_only_when_a_failback_server_exists_that_a_job_could_have_launched():
+    regions = Regions(2)  # a first failback: no FAILBACK server yet
+    entries = regions.runner.plan([iid(101), iid(102)], execution_id="exec-1", wave="1")
+    assert [e["needs_start"] for e in entries] == [True, True]
+    assert [e["failed_back"] for e in entries] == [False, False]
+    assert regions.origin_fake.count("describe_jobs") == 0
+
+
 @pytest.mark.parametrize("status,launch_status,execution,wave,failed_back", [
     ("COMPLETED", "LAUNCHED", "exec-1", "1", True),   # this wave of this execution launched it
     ("STARTED", "PENDING", "exec-1", "1", True),      # and is launching it: drs_recovery adopts that job
