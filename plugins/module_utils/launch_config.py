@@ -11,11 +11,16 @@ off when launchIntoEC2InstanceID is set (IP preservation comes from the target's
 right-sizing NONE keeps DRS from rewriting the instance type.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import launch_into_target
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 
 LAUNCH_DISPOSITIONS = ("STARTED", "STOPPED")
 RIGHT_SIZING_METHODS = ("NONE", "BASIC", "IN_AWS")
+# Get/UpdateLaunchConfiguration take one server each. A few calls in flight keep the configuration of a large
+# wave short, far below DRS's request rate; a throttled call is retried with backoff by the client.
+CONCURRENT_CALLS = 4
 # Fields of a launch configuration the collection manages, and how they compare.
 MANAGED_FIELDS = ("launchDisposition", "targetInstanceTypeRightSizingMethod", "copyPrivateIp", "copyTags",
                   "licensing", "postLaunchEnabled", "launchIntoInstanceProperties")
@@ -94,3 +99,13 @@ def plan_update(current, desired):
             changes[field] = value
             after[field] = value
     return changes, before, after
+
+
+def for_each_server(function, items, workers=CONCURRENT_CALLS):
+    """[function(item) for item in items], with up to `workers` calls in flight, results in the order of items.
+    The first exception is raised once the calls in flight have ended."""
+    items = list(items)
+    if workers <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(function, items))

@@ -181,6 +181,31 @@ class MatchResult:
         }
 
 
+def split_by_group(result, groups):
+    """A match result (MatchResult.to_dict()) of the union of several groups of names, split back into one result
+    per group: {group: {"pairs", "unmatched", "ambiguous", "invalid", "match_rate", "considered", "notes"}}.
+
+    groups: {group: [name, ...]}, as given to InstanceMatcher.match(names=...) together. Names compare
+    normalised, as matching does; a name given in two groups is reported in both. The notes are the whole run's.
+    Matching the groups together is one read of the estate for all of them, and a target claimed by servers of
+    two groups invalidates both, which matching each group alone cannot see.
+    """
+    group_of = {}
+    for group, names in groups.items():
+        for name in names or []:
+            group_of.setdefault(normalise(name), []).append(group)
+    out = {group: {"pairs": [], "unmatched": [], "ambiguous": [], "invalid": []} for group in groups}
+    for kind in ("pairs", "unmatched", "ambiguous", "invalid"):
+        for entry in result[kind]:
+            for group in group_of.get(normalise(entry.get("name")), ()):
+                out[group][kind].append(entry)
+    for part in out.values():
+        part["considered"] = sum(len(part[kind]) for kind in ("pairs", "unmatched", "ambiguous", "invalid"))
+        part["match_rate"] = round(len(part["pairs"]) / part["considered"], 4) if part["considered"] else 0.0
+        part["notes"] = list(result.get("notes") or [])
+    return out
+
+
 @contextlib.contextmanager
 def _without_cyclic_gc():
     """Matching allocates a few small dicts per server and no reference cycles, which reference counting frees.

@@ -70,6 +70,18 @@ options:
         otherwise).
     type: str
     choices: [PENDING, RUNNING, COMPLETED, PARTIAL, FAILED, TIMED_OUT, SKIPPED]
+  first_wave_running:
+    description:
+      - With O(state=started), also record C(RUNNING) the first of O(waves) the execution has not completed, in the
+        same run (RV(running_wave) says which), so that no module run stands between the start and the first wave.
+    type: bool
+    default: false
+  next_wave:
+    description:
+      - With O(state=wave), the wave that comes next. When this wave is recorded C(COMPLETED), the same run records
+        the next one C(RUNNING), as a call with O(wave_status=RUNNING) would, so that no module run stands between
+        the end of one wave and the start of the next (RV(next_wave_running) says whether it did).
+    type: int
   servers:
     description:
       - With O(state=wave), the wave's servers, each a dict with C(name) and any of C(source_server_id),
@@ -236,6 +248,14 @@ wave_status:
   description: With O(state=wave), the status recorded for the wave.
   returned: when state is wave
   type: str
+running_wave:
+  description: With O(first_wave_running), the wave recorded C(RUNNING), or null when every wave is completed.
+  returned: when O(first_wave_running) is true
+  type: int
+next_wave_running:
+  description: With O(next_wave), the wave recorded C(RUNNING), or null when this wave did not complete.
+  returned: when O(next_wave) is given
+  type: int
 counts:
   description: With O(state=wave), servers per outcome (launched, failed, ip_mismatches, not_matched, ...).
   returned: when state is wave
@@ -282,10 +302,20 @@ def record(module):
     if params["state"] == "started":
         if not params["execution_type"]:
             raise ConfigurationError("execution_type is required with state=started.")
-        return recorder.start(params["execution_type"], waves=params["waves"], primary_region=params["primary_region"],
-                              recovery_region=connections.region, lease_seconds=params["lease_seconds"],
-                              break_lock=params["break_lock"], operator=params["operator"],
-                              is_drill=params["execution_type"] in ("DRILL", "DRILL_CLEANUP"))
+        result = recorder.start(params["execution_type"], waves=params["waves"],
+                                primary_region=params["primary_region"], recovery_region=connections.region,
+                                lease_seconds=params["lease_seconds"], break_lock=params["break_lock"],
+                                operator=params["operator"],
+                                is_drill=params["execution_type"] in ("DRILL", "DRILL_CLEANUP"))
+        if params["next_wave"] is not None:
+            raise ConfigurationError("next_wave is an option of state=wave; with state=started use "
+                                     "first_wave_running.")
+        if params["first_wave_running"]:
+            to_run = [w for w in sorted(params["waves"] or []) if w not in result["completed_waves"]]
+            result["running_wave"] = to_run[0] if to_run else None
+            if to_run:
+                recorder.record_wave(to_run[0], "RUNNING", lease_seconds=params["lease_seconds"])
+        return result
     if params["state"] == "wave":
         servers, job_ids = params["servers"], params["job_ids"]
         status, tally = params["wave_status"], params["counts"]
@@ -312,6 +342,11 @@ def record(module):
                                       lease_seconds=params["lease_seconds"], counts=tally)
         result["wave_status"] = status
         result["counts"] = tally
+        if params["next_wave"] is not None:
+            result["next_wave_running"] = None
+            if status == "COMPLETED":
+                recorder.record_wave(params["next_wave"], "RUNNING", lease_seconds=params["lease_seconds"])
+                result["next_wave_running"] = params["next_wave"]
         result["summary"] = summary_lines(params["wave"], status, result["servers"], tally or {})
         if failback is not None:
             states = failback_record.state_items(failback["states"], params["protection_group"], params["execution_id"])
@@ -340,6 +375,8 @@ def main():
             break_lock={"type": "bool", "default": False},
             operator={"type": "str"},
             wave={"type": "int"},
+            next_wave={"type": "int"},
+            first_wave_running={"type": "bool", "default": False},
             wave_status={"type": "str",
                          "choices": ["PENDING", "RUNNING", "COMPLETED", "PARTIAL", "FAILED", "TIMED_OUT", "SKIPPED"]},
             servers={"type": "list", "elements": "dict"},

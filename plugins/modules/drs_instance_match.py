@@ -35,6 +35,13 @@ options:
       - Names with no DRS source server are reported in RV(unmatched).
     type: list
     elements: str
+  waves:
+    description:
+      - Match the servers of several waves at once, as a dictionary from a wave to the names (match-tag values) of
+        its servers, and return each wave's result in RV(waves) besides the whole result. One read of the estate
+        serves every wave, and a target claimed by servers of two waves invalidates both.
+      - Mutually exclusive with O(names).
+    type: dict
   source_server_ids:
     description:
       - Match only these source servers.
@@ -205,6 +212,13 @@ considered:
   description: The number of servers considered.
   returned: always
   type: int
+waves:
+  description:
+    - With O(waves), each wave's part of the result, with the keys RV(pairs), RV(unmatched), RV(ambiguous),
+      RV(invalid), RV(match_rate), RV(considered) and RV(notes).
+  returned: when O(waves) is given
+  type: dict
+  sample: {"1": {"pairs": [], "unmatched": [], "ambiguous": [], "invalid": [], "match_rate": 0.0, "considered": 0}}
 notes:
   description: Things the operator should know (for example a fallback to DRS records); also shown as warnings.
   returned: always
@@ -214,8 +228,10 @@ notes:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import InstanceMatchingError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching import InstanceMatcher
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching import split_by_group
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
@@ -238,8 +254,15 @@ def match(module):
         options={"require_stopped": params["require_stopped"],
                  "require_same_private_ip": params["require_same_private_ip"],
                  "fallback_to_drs_records": params["fallback_to_drs_records"]})
-    result = matcher.match(names=params["names"], source_server_ids=params["source_server_ids"],
+    waves = None
+    names = params["names"]
+    if params["waves"] is not None:
+        waves = {str(wave): _names_of(wave, names) for wave, names in params["waves"].items()}
+        names = sorted({name for wave_names in waves.values() for name in wave_names})
+    result = matcher.match(names=names, source_server_ids=params["source_server_ids"],
                            overrides=params["overrides"], stored_pairs=stored_pairs).to_dict()
+    if waves is not None:
+        result["waves"] = split_by_group(result, waves)
     for note in result["notes"]:
         module.warn(note)
     problems = len(result["unmatched"]) + len(result["ambiguous"]) + len(result["invalid"])
@@ -254,11 +277,20 @@ def match(module):
     return dict(changed=False, **result)
 
 
+def _names_of(wave, names):
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigurationError(f"waves: the value of wave {wave} must be a list of server names; got {names!r}.",
+                                 remediation="Give waves as {wave: [name, ...]}, for example the hosts_by_wave "
+                                             "result of drs_wave_plan.")
+    return names
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=argument_spec(
             include_source_options=True,
             names={"type": "list", "elements": "str"},
+            waves={"type": "dict"},
             source_server_ids={"type": "list", "elements": "str"},
             overrides={"type": "dict", "default": {}},
             match_tag={"type": "str", "default": "Name"},
@@ -270,6 +302,7 @@ def main():
             protection_group={"type": "str"},
             table_prefix={"type": "str", "default": "drs-orchestration"},
         ),
+        mutually_exclusive=[["names", "waves"]],
         supports_check_mode=True,
     )
     run_module(module, match)

@@ -150,6 +150,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ValidationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import LaunchSettings
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import desired_configuration
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import for_each_server
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import plan_update
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
@@ -210,8 +211,8 @@ def configure(module):
 
     results, diff_before, diff_after = [], {}, {}
     planned = []
-    for server in servers:
-        current = drs.get_launch_configuration(server["source_server_id"])
+    current_of = for_each_server(drs.get_launch_configuration, [s["source_server_id"] for s in servers])
+    for server, current in zip(servers, current_of):
         desired = desired_configuration(current, settings, server["target_instance_id"])
         changes, before, after = plan_update(current, desired)
         planned.append((server, changes))
@@ -220,9 +221,8 @@ def configure(module):
         diff_before[server["source_server_id"]] = before
         diff_after[server["source_server_id"]] = after
     if not module.check_mode:
-        for server, changes in planned:
-            if changes:
-                drs.update_launch_configuration(server["source_server_id"], changes)
+        for_each_server(lambda item: drs.update_launch_configuration(item[0]["source_server_id"], item[1]),
+                        [(server, changes) for server, changes in planned if changes])
     changed_count = sum(1 for r in results if r["changed"])
     result = {"changed": changed_count > 0, "servers": results, "changed_count": changed_count}
     if module._diff:  # pylint: disable=protected-access

@@ -86,6 +86,29 @@ options:
     description: Fail when any server ends C(FAILED). The full per-server result is returned either way.
     type: bool
     default: true
+  return_after:
+    description:
+      - With O(wait), return after waiting this many seconds even though jobs are still in flight, without failing
+        and with RV(waiting) true; a call with the same O(execution_id) (and O(retry_failed=false)) then adopts the
+        jobs and waits on. 0 waits until the jobs end or O(wait_timeout) passes.
+      - The collection's action plugin for this module uses it to show a progress line between waits while the
+        module itself polls, at O(poll_interval), in one process. With O(execution_id) it waits in slices of this
+        length (30 seconds, or O(poll_interval) if longer, when 0) until the jobs end or O(wait_timeout) passes.
+    type: float
+    default: 0
+  validate_ips:
+    description:
+      - After the jobs end (and in check mode), check in the same run that each target has the private IP that
+        M(elasticdr.orchestration.drs_ip_validate) would expect, and return the result in RV(ip_validation).
+        C(target), C(source) or C(both) is its O(elasticdr.orchestration.drs_ip_validate#module:expect); C(none)
+        checks nothing.
+      - Each entry of O(servers) then needs C(target_private_ip) (and C(source_private_ip) for C(source) or
+        C(both)), as RV(elasticdr.orchestration.drs_instance_match#module:pairs) have; a missing one fails the
+        module before any change.
+      - A mismatch is reported, never a failure of this module.
+    type: str
+    choices: [none, target, source, both]
+    default: none
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
   - amazon.aws.common.modules
@@ -195,6 +218,17 @@ progress:
   returned: always
   type: list
   elements: dict
+waiting:
+  description: Whether the module returned after O(return_after) with jobs still in flight.
+  returned: always
+  type: bool
+ip_validation:
+  description:
+    - With O(validate_ips), the result of the private-IP check of the targets, as
+      M(elasticdr.orchestration.drs_ip_validate) returns it (RV(elasticdr.orchestration.drs_ip_validate#module:results),
+      C(mismatches), C(preservation_rate), C(captured)).
+  returned: when O(validate_ips) is not C(none) and the module did not return waiting
+  type: dict
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -202,6 +236,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import JobTimeoutError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import RecoveryError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import capture
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import validate
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import JobMonitor
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import counts
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import summarise
@@ -218,18 +254,24 @@ def recover(module):
             f"servers_per_job must be between 1 and 200; got {params['servers_per_job']}.",
             remediation="StartRecovery accepts at most 200 source servers per call, and the DRS quota is 100 per "
                         "job unless raised for the account.")
-    if params["wait_timeout"] < 0 or params["poll_interval"] <= 0:
-        raise ConfigurationError("wait_timeout must be >= 0 and poll_interval > 0.")
+    if params["wait_timeout"] < 0 or params["poll_interval"] <= 0 or params["return_after"] < 0:
+        raise ConfigurationError("wait_timeout and return_after must be >= 0 and poll_interval > 0.")
     servers = []
     for item in params["servers"]:
         if not item.get("source_server_id"):
             raise ConfigurationError("Every entry of servers needs a source_server_id.", server=item.get("name"))
         servers.append({k: item.get(k) for k in ("source_server_id", "target_instance_id", "name")})
+    expect = None if params["validate_ips"] == "none" else params["validate_ips"]
     connections = Connections(module, servers_per_job=params["servers_per_job"])
     drs = connections.recovery_drs()
-    runner = RecoveryRunner(drs, connections.recovery_ec2())
+    ec2 = connections.recovery_ec2()
+    runner = RecoveryRunner(drs, ec2)
     plan = runner.prepare(servers, execution_id=params["execution_id"], wave=params["wave"],
                           retry_failed=params["retry_failed"], stop_targets=params["stop_targets"])
+    if expect:
+        # The expected IPs are checked now, before anything changes (validate raises on a missing one).
+        validate(_ip_pairs(params["servers"], plan["targets"]), {}, expect)
+    check_ips = _ip_check(ec2, params["servers"], plan["targets"], expect)
     is_drill = params["mode"] == "drill"
     to_stop = [i["InstanceId"] for i in plan["to_stop"]]
     adopted_jobs = sorted(set(plan["adopt"].values()))
@@ -238,8 +280,8 @@ def recover(module):
     if module.check_mode:
         status = {sid: {"launch_status": "WOULD_LAUNCH"} for sid in plan["launch"]}
         status.update(summarise([j for j in plan["existing_jobs"] if j["jobID"] in adopted_jobs]))
-        return _result(labels, plan, status, started=[], adopted=adopted_jobs, stopped=to_stop,
-                       changed=bool(plan["launch"]), monitor=None)
+        return check_ips(_result(labels, plan, status, started=[], adopted=adopted_jobs, stopped=to_stop,
+                                 changed=bool(plan["launch"]), monitor=None))
 
     stopped = runner.stop_targets(plan["to_stop"]) if params["stop_targets"] and plan["to_stop"] else []
     started = runner.start(plan["launch"], is_drill, params["execution_id"], params["wave"]) if plan["launch"] else []
@@ -249,9 +291,16 @@ def recover(module):
         status = summarise(started + [j for j in plan["existing_jobs"] if j["jobID"] in adopted_jobs])
         return _result(labels, plan, status, started_ids, adopted_jobs, stopped, bool(started_ids), monitor=None)
     remaining = max(0.0, params["wait_timeout"] - params["waited_seconds"])
-    monitor = JobMonitor(drs, poll_interval=params["poll_interval"], timeout=remaining).wait(job_ids)
+    return_after = params["return_after"]
+    slice_ends = 0 < return_after < remaining
+    monitor = JobMonitor(drs, poll_interval=params["poll_interval"],
+                         timeout=return_after if slice_ends else remaining).wait(job_ids)
     result = _result(labels, plan, monitor["servers"], started_ids, adopted_jobs, stopped,
                      bool(started_ids or stopped), monitor)
+    if monitor["timed_out"] and slice_ends:
+        # Not the end of wait_timeout: the caller shows progress and calls again to go on waiting.
+        return dict(result, timed_out=False, waiting=True)
+    result = check_ips(result)
     if monitor["timed_out"]:
         error = JobTimeoutError(
             f"{len(monitor['in_flight'])} server(s) still in flight after {params['wait_timeout']} s: "
@@ -290,7 +339,30 @@ def _result(labels, plan, status, started, adopted, stopped, changed, monitor):
                                                            if s["launch_status"] not in ("LAUNCHED", "FAILED")],
         "polls": monitor["polls"] if monitor else 0,
         "progress": monitor["history"] if monitor else [],
+        "waiting": False,
     }
+
+
+def _ip_pairs(items, targets):
+    pairs = []
+    for item in items:
+        instance_id = item.get("target_instance_id") or targets.get(item["source_server_id"])
+        if instance_id:
+            pairs.append(dict(item, instance_id=instance_id))
+    return pairs
+
+
+def _ip_check(ec2, items, targets, expect):
+    """A function adding to a result the private-IP check of the targets (one batched read), when asked."""
+    def check(result):
+        if not expect:
+            return result
+        pairs = _ip_pairs(items, targets)
+        actual = capture(ec2, [p["instance_id"] for p in pairs])
+        results, mismatches, rate = validate(pairs, actual, expect)
+        return dict(result, ip_validation={"results": results, "mismatches": mismatches, "preservation_rate": rate,
+                                           "captured": actual})
+    return check
 
 
 def main():
@@ -308,6 +380,8 @@ def main():
             poll_interval={"type": "float", "default": 30},
             servers_per_job={"type": "int", "default": 100},
             fail_on_launch_failure={"type": "bool", "default": True},
+            return_after={"type": "float", "default": 0},
+            validate_ips={"type": "str", "choices": ["none", "target", "source", "both"], "default": "none"},
         ),
         supports_check_mode=True,
     )

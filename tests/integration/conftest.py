@@ -19,6 +19,7 @@ source_external_id).
 Module                  | Option                        | Tests (tests/integration/...)
 ----------------------- | ----------------------------- | ----------------------------------------------------
 drs_instance_match      | names                         | test_drs_instance_match.py::test_match_all_and_filters
+drs_instance_match      | waves                         | test_drs_instance_match.py::test_waves_matched_in_one_read_and_returned_wave_by_wave
 drs_instance_match      | source_server_ids             | test_drs_instance_match.py::test_match_all_and_filters
 drs_instance_match      | overrides                     | test_drs_instance_match.py::test_match_unmatched_ambiguous_invalid_and_overrides
 drs_instance_match      | match_tag                     | test_drs_instance_match.py::test_match_tag_wave_tag_and_strictness
@@ -61,6 +62,10 @@ drs_recovery            | poll_interval                 | test_drs_recovery.py::
 drs_recovery            | servers_per_job               | test_drs_recovery.py::test_drill_without_waiting_split_into_jobs
 drs_recovery            | servers_per_job               | test_drs_recovery.py::test_refusals_come_before_any_change
 drs_recovery            | fail_on_launch_failure        | test_drs_recovery.py::test_launch_failure_then_retry_failed
+drs_recovery            | return_after                  | test_drs_recovery.py::test_return_after_returns_waiting_and_a_missing_expected_ip_is_refused_before_any_change
+drs_recovery            | return_after                  | test_drs_recovery.py::test_ips_checked_in_the_same_run_and_progress_shown_between_waits (slices of the action plugin)
+drs_recovery            | validate_ips                  | test_drs_recovery.py::test_ips_checked_in_the_same_run_and_progress_shown_between_waits
+drs_recovery            | validate_ips                  | test_drs_recovery.py::test_return_after_returns_waiting_and_a_missing_expected_ip_is_refused_before_any_change
 drs_reverse_replication | recovery_instance_ids         | test_drs_reverse_replication.py::test_reverse_replication_until_ready
 drs_reverse_replication | recovery_instance_ids         | test_drs_reverse_replication.py::test_reverse_replication_no_wait_timeout_and_refusals
 drs_reverse_replication | wait                          | test_drs_reverse_replication.py::test_reverse_replication_no_wait_timeout_and_refusals
@@ -190,6 +195,8 @@ drs_execution           | target_role_arn               | test_drs_execution.py:
 drs_execution           | external_id                   | test_drs_execution.py::test_records_go_to_the_recovery_account_through_its_role
 drs_execution           | require_external_id           | test_drs_execution.py::test_records_go_to_the_recovery_account_through_its_role
 drs_execution           | region                        | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
+drs_execution           | first_wave_running            | test_drs_execution.py::test_first_and_next_wave_recorded_running_in_the_same_run
+drs_execution           | next_wave                     | test_drs_execution.py::test_first_and_next_wave_recorded_running_in_the_same_run
 drs_preflight           | waves                         | test_preflight_playbook.py::test_drs_preflight_module_options (and drs_waves in test_waves_over_the_quotas_fail)
 drs_preflight           | waves                         | test_preflight_playbook.py::test_each_not_ready_cause_fails_naming_the_server
 drs_preflight           | lag_threshold                 | test_preflight_playbook.py::test_each_not_ready_cause_fails_naming_the_server (drs_lag_threshold)

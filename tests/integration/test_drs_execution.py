@@ -145,3 +145,31 @@ def test_records_go_to_the_recovery_account_through_its_role(sim, play):
     assert run.ok("allowed_without")["lock_released"] is True
     assert other.get_execution("exec-x")["execution"]["status"] == "COMPLETED"
     assert _items(own, "exec-x") == {}
+
+
+def test_first_and_next_wave_recorded_running_in_the_same_run(sim, play):
+    client = _tables(sim)
+    done = [{"name": "db-01", "source_server_id": "s-0123456789abcdef0", "launch_status": "LAUNCHED"}]
+    run = play.run([
+        drs("drs_execution", "start", **COMMON, execution_id="exec-run", state="started", execution_type="FAILOVER",
+            waves=[1, 2, 3], first_wave_running=True),
+        drs("drs_execution", "wave1", **COMMON, execution_id="exec-run", state="wave", wave=1, servers=done,
+            wave_status="COMPLETED", next_wave=2),
+        drs("drs_execution", "wave2", **COMMON, execution_id="exec-run", state="wave", wave=2, servers=done,
+            wave_status="FAILED", next_wave=3),
+        drs("drs_execution", "misused", **COMMON, execution_id="exec-run", state="started", execution_type="FAILOVER",
+            next_wave=1, ignore_errors=True),
+    ], module_defaults={})
+    assert run.ok("start")["running_wave"] == 1
+    assert run.ok("wave1")["next_wave_running"] == 2 and run.ok("wave1")["wave_status"] == "COMPLETED"
+    assert run.ok("wave2")["next_wave_running"] is None  # a wave that did not complete starts no other
+    assert_names_and_remediation(run.failed("misused"), "next_wave", "first_wave_running")
+    items = _items(client, "exec-run")
+    assert items["WAVE#0001"]["status"]["S"] == "COMPLETED"
+    assert items["WAVE#0002"]["status"]["S"] == "FAILED" and "WAVE#0003" not in items
+
+    # A resumed run marks the first wave it has not completed.
+    run = play.run([drs("drs_execution", "resume", **COMMON, execution_id="exec-run", state="started",
+                        execution_type="FAILOVER", waves=[1, 2, 3], first_wave_running=True)], module_defaults={})
+    assert run.ok("resume")["running_wave"] == 2
+    assert _items(client, "exec-run")["WAVE#0002"]["status"]["S"] == "RUNNING"

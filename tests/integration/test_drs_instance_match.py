@@ -189,3 +189,25 @@ def test_fallback_to_drs_records_when_primary_region_unreadable(sim, play):
     assert "describe EC2 instances" in no_fallback["msg"]
     primary_reads = [r for r in sim.requests(service="ec2") if r["region"] == "us-east-1"]
     assert len(primary_reads) == 2 and all(r["status"] == 403 and r["fault"] for r in primary_reads)
+
+
+def test_waves_matched_in_one_read_and_returned_wave_by_wave(sim, play):
+    summary = sim.load_estate(small_estate(3, 1, **{"db-03": {"target": {"tag": False}}}))
+    sim.clear_requests()
+    run = play.run([
+        drs("drs_instance_match", "waves", waves={"1": ["db-01"], "2": ["DB-02", "db-03", "ghost-99"]}),
+        drs("drs_instance_match", "both", waves={"1": ["db-01"]}, names=["db-01"], ignore_errors=True),
+        drs("drs_instance_match", "bad", waves={"1": "db-01"}, ignore_errors=True),
+    ])
+    result = run.ok("waves")
+    assert sorted(result["waves"]) == ["1", "2"]
+    first, second = result["waves"]["1"], result["waves"]["2"]
+    assert [p["source_server_id"] for p in first["pairs"]] == [summary["servers"]["db-01"]["source_server_id"]]
+    assert first["considered"] == 1 and first["match_rate"] == 1.0
+    assert _names(second["pairs"]) == ["db-02"] and _names(second["invalid"]) == ["db-03"]
+    assert _names(second["unmatched"]) == ["ghost-99"] and second["considered"] == 3
+    assert _names(result["pairs"]) == ["db-01", "db-02"]  # the whole result as well
+    # One read of the source servers for both waves.
+    assert len([c for c in sim.requests() if c["operation"] == "DescribeSourceServers"]) == 1
+    assert "mutually exclusive" in run.failed("both")["msg"]
+    assert_names_and_remediation(run.failed("bad"), "wave 1", "list of server names")

@@ -245,3 +245,53 @@ def test_refusals_come_before_any_change(sim, play):
     assert_no_mutation(sim, "refused drs_recovery")
     assert jobs(sim) == []
     assert all(launch_into_id(launch_config(sim, s["source_server_id"])) is None for s in (db1, db2, db3))
+
+
+def test_ips_checked_in_the_same_run_and_progress_shown_between_waits(sim, play):
+    summary = sim.load_estate(small_estate(3, 1))
+    pairs = [dict(p, target_private_ip=summary["servers"][p["name"]]["source_private_ip"]) for p in pairs_of(summary)]
+    wrong = dict(pairs[2], target_private_ip="10.99.99.99")  # what the check must catch
+    sim.set_config(durations={"launch": 10000})  # a job of about 2 s at the integration time scale
+    try:
+        run = play.run([
+            drs("drs_launch_config", "configure", servers=pairs),
+            drs("drs_recovery", "recover", servers=pairs[:2] + [wrong], execution_id="exec-slices", wave="1",
+                poll_interval=0.1, return_after=0.4, validate_ips="target"),
+        ])
+    finally:
+        sim.set_config(durations={"launch": 240})
+    result = run.ok("recover")
+    assert result["counts"]["launched"] == 3 and result["waiting"] is False and result["timed_out"] is False
+    # Several module calls waited in turn (a progress line between them); only the first one launched.
+    assert len(operations(sim, "StartRecovery")) == 1
+    assert len(result["started_jobs"]) == 1 and result["adopted_jobs"] == []
+    assert all(s["adopted"] is False for s in result["servers"])
+    assert "drs_recovery wave 1: 0/3 launched, 3 in progress, 0 failed (0%)" in run.stdout, run.output
+    assert "drs_recovery wave 1: 3/3 launched, 0 in progress, 0 failed (100%)" in run.stdout, run.output
+    assert result["polls"] >= 5, result["polls"]  # every 0.1 s for about 2 s, across the calls
+    checked = result["ip_validation"]
+    assert len(checked["results"]) == 3 and checked["preservation_rate"] == 66.67
+    (mismatch,) = checked["mismatches"]
+    assert mismatch["name"] == wrong["name"] and mismatch["instance_id"] == wrong["target_instance_id"]
+    assert mismatch["error"]["details"]["expected_ip"] == "10.99.99.99"
+    assert checked["captured"][wrong["target_instance_id"]] == instance(sim, wrong["target_instance_id"])[
+        "PrivateIpAddress"] == pairs[2]["target_private_ip"]
+
+
+def test_return_after_returns_waiting_and_a_missing_expected_ip_is_refused_before_any_change(sim, play):
+    summary = sim.load_estate(small_estate(2, 1))
+    pairs = pairs_of(summary)
+    sim.add_fault(type="job_never_ends")
+    sim.clear_requests()
+    refused = play.run([drs("drs_recovery", "no_ip", servers=pairs, validate_ips="target", ignore_errors=True)])
+    assert_names_and_remediation(refused.failed("no_ip"), "No expected target private IP", pairs[0]["name"])
+    assert_no_mutation(sim, "drs_recovery with a missing expected IP")
+
+    # Without an execution id the action plugin runs the module once: it returns after 0.5 s, not failing.
+    run = play.run([drs("drs_recovery", "slice", servers=pairs, poll_interval=0.1, return_after=0.5,
+                        wait_timeout=60)])
+    result = run.ok("slice")
+    assert result["waiting"] is True and result["timed_out"] is False and result["changed"] is True
+    assert sorted(result["in_flight"]) == sorted(p["source_server_id"] for p in pairs)
+    assert "ip_validation" not in result
+    assert jobs(sim, job_ids=result["started_jobs"])[0]["status"] == "STARTED"

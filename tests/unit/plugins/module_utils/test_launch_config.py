@@ -5,11 +5,15 @@
 
 """Launch-configuration planning for launch into an existing instance: rules, idempotence, diff."""
 
+import threading
+import time
+
 import pytest
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import LaunchSettings
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import desired_configuration
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import for_each_server
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import managed_view
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import plan_update
 
@@ -122,3 +126,25 @@ def test_managed_view_normalises_missing_and_null_values():
     assert view == {"launchDisposition": None, "targetInstanceTypeRightSizingMethod": None, "copyPrivateIp": False,
                     "copyTags": False, "licensing": {"osByol": False}, "postLaunchEnabled": False,
                     "launchIntoInstanceProperties": {}}
+
+
+def test_for_each_server_keeps_the_order_overlaps_the_calls_and_raises_the_first_error():
+    in_flight, peak, lock = [0], [0], threading.Lock()
+
+    def call(item):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.02)
+        with lock:
+            in_flight[0] -= 1
+        if item == "bad":
+            raise ValueError(item)
+        return item.upper()
+
+    assert for_each_server(call, ["a", "b", "c", "d", "e", "f"], workers=3) == ["A", "B", "C", "D", "E", "F"]
+    assert peak[0] == 3
+    peak[0] = 0
+    assert for_each_server(call, ["a", "b"], workers=1) == ["A", "B"] and peak[0] == 1
+    with pytest.raises(ValueError, match="bad"):
+        for_each_server(call, ["a", "bad", "c"], workers=2)

@@ -465,3 +465,46 @@ def test_override_names_compare_like_tags():
     result = estate.matcher().match(overrides={"  Legacy-DB ": explicit})
     (pair,) = result.pairs
     assert (pair["source_server_id"], pair["target_instance_id"], pair["matched_by"]) == (source_id, explicit, "override")
+
+
+def test_waves_matched_together_split_back_into_each_wave_with_the_same_verdicts_as_alone():
+    from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching import split_by_group
+
+    estate = MatchEstate()
+    db = estate.source("db-01", ip="10.0.1.10")
+    estate.target("DB-01", ip="10.0.1.10")
+    app = estate.source("app-01", ip="10.0.2.10")
+    estate.target("app-01", ip="10.0.2.10")
+    estate.source("web-01", ip="10.0.3.10")  # no target
+    waves = {"1": ["db-01"], "2": ["App-01", "web-01"], "3": ["missing-01"]}
+    together = estate.matcher().match(names=[n for names in waves.values() for n in names]).to_dict()
+    parts = split_by_group(together, waves)
+
+    assert sorted(parts) == ["1", "2", "3"]
+    assert [p["source_server_id"] for p in parts["1"]["pairs"]] == [db]
+    assert [p["source_server_id"] for p in parts["2"]["pairs"]] == [app]
+    assert [u["name"] for u in parts["2"]["unmatched"]] == ["web-01"]
+    assert [u["name"] for u in parts["3"]["unmatched"]] == ["missing-01"] and parts["3"]["pairs"] == []
+    assert (parts["1"]["considered"], parts["2"]["considered"], parts["3"]["considered"]) == (1, 2, 1)
+    assert (parts["1"]["match_rate"], parts["2"]["match_rate"], parts["3"]["match_rate"]) == (1.0, 0.5, 0.0)
+    for wave, names in waves.items():
+        alone = estate.matcher().match(names=names).to_dict()
+        for kind in ("pairs", "unmatched", "ambiguous", "invalid"):
+            assert parts[wave][kind] == alone[kind], (wave, kind)
+        assert parts[wave]["considered"] == alone["considered"]
+
+
+def test_a_target_claimed_from_two_waves_invalidates_both_when_they_are_matched_together():
+    from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching import split_by_group
+
+    estate = MatchEstate()
+    estate.source("web-01", ip="10.0.1.10")
+    estate.source("web-02", ip="10.0.1.11")
+    shared = estate.target("web-01", ip="10.0.1.10")
+    waves = {"1": ["web-01"], "2": ["web-02"]}
+    overrides = {"web-02": shared}
+    parts = split_by_group(estate.matcher().match(names=["web-01", "web-02"], overrides=overrides).to_dict(), waves)
+    assert parts["1"]["pairs"] == [] and parts["2"]["pairs"] == []
+    for wave in waves:
+        (entry,) = parts[wave]["invalid"]
+        assert failed_errors(entry) == ["claimed_once"]
