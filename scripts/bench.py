@@ -8,8 +8,10 @@
                  the EC2 and DRS calls of the simulator's request log.
 3. failover      playbooks/failover.yml end to end with instant DRS jobs: 100 servers in 3 waves and 1,000 servers
                  in 10 waves: wall time, peak memory of the ansible-playbook process tree, DRS calls per server.
-4. overhead      playbooks/failover.yml with the simulator's field timings compressed by a time scale: how much the
-                 orchestration adds to the DRS jobs on the critical path (one wave after the other).
+4. overhead      playbooks/failover.yml with the simulator's field DRS timings (about 9 minutes per wave): how much
+                 the orchestration adds to the DRS jobs on the critical path (one wave after the other). The time
+                 scale is 1 unless --time-scale says otherwise: the orchestration's seconds are real seconds, and
+                 jobs compressed by a scale s make the same seconds weigh s times more against them.
 5. failback      playbooks/failback.yml for 100 servers after an untimed failover: the figures of 3.
 
 Every figure is printed beside its budget with PASS/FAIL and written to benchmarks/results.json, with the
@@ -58,7 +60,7 @@ def is_read(operation):
 ROUND_GAP = 0.25
 
 FULL = {"matcher": (100, 1000, 10000), "match_module": 1000, "failover": ((100, 3), (1000, 10)),
-        "overhead": (100, 3), "overhead_time_scale": 10.0, "failback": (100, 2)}
+        "overhead": (100, 3), "overhead_time_scale": 1.0, "failback": (100, 2)}
 SMOKE = {"matcher": (20, 40, 200), "match_module": 20, "failover": ((10, 1),),
          "overhead": (10, 1), "overhead_time_scale": 2000.0, "failback": (10, 1)}
 
@@ -488,7 +490,8 @@ def bench_overhead(report, servers, waves, time_scale):
     report.row(figure, "overhead (wall - jobs) / jobs", overhead * 100, "%", "< 2 %",
                None if report.smoke else overhead < 0.02)
     real_jobs = critical * time_scale
-    report.row(figure, "same seconds over the jobs at real DRS timing", (wall - critical) / real_jobs * 100, "%")
+    if time_scale != 1:
+        report.row(figure, "same seconds over the jobs at field timing", (wall - critical) / real_jobs * 100, "%")
     report.figures[figure] = {"servers": servers, "waves": waves, "time_scale": time_scale, "seconds": wall,
                               "peak_mib": peak, "critical_path_seconds": critical, "per_wave_job_seconds": by_wave,
                               "overhead": overhead, "overhead_at_real_timing": (wall - critical) / real_jobs,
@@ -524,6 +527,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the suite runs; timings mean nothing")
     parser.add_argument("--output", default=RESULTS, help="where to write the JSON results (%(default)s)")
+    parser.add_argument("--time-scale", type=float,
+                        help="simulated seconds per real second for figure 4 (default: 1, the field timings; 2000 "
+                             "with --smoke); a larger scale is quicker and overstates the overhead by about as much")
     parser.add_argument("--only", nargs="+", choices=["matcher", "match_module", "failover", "overhead", "failback"],
                         help="run only these figures")
     args = parser.parse_args(argv)
@@ -545,7 +551,7 @@ def main(argv=None):
             waves += bench_failover(report, servers, count).values()
             report.note_load()
     if "overhead" in wanted:
-        waves += bench_overhead(report, *sizes["overhead"], sizes["overhead_time_scale"]).values()
+        waves += bench_overhead(report, *sizes["overhead"], args.time_scale or sizes["overhead_time_scale"]).values()
         report.note_load()
     if "failback" in wanted:
         bench_failback(report, *sizes["failback"])

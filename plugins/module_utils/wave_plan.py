@@ -13,6 +13,10 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions
 WAVE_GROUP = re.compile(r"^wave_(\d+)$")
 
 
+# The options of drs_wave_plan, shared by the module and its action plugin (which runs the plan on the controller).
+ARGUMENT_SPEC = {"hosts": {"type": "dict", "required": True}, "only": {"type": "list", "elements": "raw"}}
+
+
 def _as_wave(value):
     if isinstance(value, bool):
         return None

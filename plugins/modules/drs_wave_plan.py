@@ -13,6 +13,7 @@ description:
   - Checks that every protected server (inventory host) has exactly one integer C(drs_wave), consistent with its
     C(wave_<n>) group, and returns the waves in ascending order with their hosts, limited to O(only) when given.
   - Every host at fault is named in one error, before anything else runs. Makes no AWS call.
+  - Its action plugin plans on the controller, in the play's own process, without starting the module.
 author:
   - elasticdr maintainers (@elasticdr)
 options:
@@ -59,12 +60,13 @@ hosts_by_wave:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DROrchestrationError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_plan import ARGUMENT_SPEC
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_plan import plan_waves
 
 
 def main():
     module = AnsibleModule(
-        argument_spec={"hosts": {"type": "dict", "required": True}, "only": {"type": "list", "elements": "raw"}},
+        argument_spec=ARGUMENT_SPEC,
         supports_check_mode=True,
     )
     try:
