@@ -13,7 +13,8 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions
 WAVE_GROUP = re.compile(r"^wave_(\d+)$")
 
 
-# The options of drs_wave_plan, shared by the module and its action plugin (which runs the plan on the controller).
+# The options of drs_wave_plan, for its action plugin, which runs the plan on the controller; the module spells
+# them out too (tests/unit/plugins/module_utils/test_wave_plan.py checks that both say the same).
 ARGUMENT_SPEC = {"hosts": {"type": "dict", "required": True}, "only": {"type": "list", "elements": "raw"}}
 
 

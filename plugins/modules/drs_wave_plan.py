@@ -60,13 +60,12 @@ hosts_by_wave:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DROrchestrationError
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_plan import ARGUMENT_SPEC
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_plan import plan_waves
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
+        argument_spec={"hosts": {"type": "dict", "required": True}, "only": {"type": "list", "elements": "raw"}},
         supports_check_mode=True,
     )
     try:

@@ -46,6 +46,7 @@ GROUP = "shop"
 SLOW = {"launch": 5000, "replication_initiating": 2500}
 NORMAL = {"launch": 240, "replication_initiating": 120}
 FAILOVER_SEEDS = list(range(1, 13))
+SETTLE_SECONDS = 1.0
 FAILBACK_SEEDS = list(range(101, 109))
 # (earliest, latest) kill delay in seconds after ansible-playbook starts.
 FAILOVER_WINDOW = (1.5, 16.0)
@@ -88,6 +89,10 @@ def _run_and_kill(sim, tmp_path, playbook, inventory, execution_id, delay):
     finally:
         log.close()
     elapsed = time.monotonic() - begin
+    if killed:
+        # A request the killed run had already sent may still be completing in the simulator: let it land before
+        # the test reads what the run left.
+        time.sleep(SETTLE_SECONDS)
     text = (tmp_path / "killed.log").read_text(encoding="utf-8")
     if not killed:
         assert proc.returncode == 0, text[-4000:]

@@ -42,3 +42,17 @@ def test_every_host_at_fault_is_named_at_once():
     with pytest.raises(ConfigurationError) as caught:
         plan_waves({"a": host(None), "b": host("x"), "c": host(1, "wave_1")})
     assert [p.split(":")[0] for p in caught.value.details["problems"]] == ["a", "b"]
+
+
+def test_the_action_plugin_accepts_the_options_the_module_documents():
+    import ast
+    import os
+
+    from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_plan import ARGUMENT_SPEC
+
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins", "modules", "drs_wave_plan.py")
+    with open(path, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read())
+    (spec,) = [ast.literal_eval(kw.value) for node in ast.walk(tree) if isinstance(node, ast.Call)
+               for kw in node.keywords if kw.arg == "argument_spec"]
+    assert spec == ARGUMENT_SPEC
