@@ -23,6 +23,14 @@ def capture(ec2, instance_ids):
     return {i: primary_private_ip(found[i]) if i in found else None for i in instance_ids}
 
 
+def check(ec2, pairs, expect="target"):
+    """Capture the IPs of the pairs' instances (one batched read) and validate them: the result drs_ip_validate
+    returns, {"results", "mismatches", "preservation_rate", "captured"}."""
+    actual = capture(ec2, [p["instance_id"] for p in pairs])
+    results, mismatches, rate = validate(pairs, actual, expect)
+    return {"results": results, "mismatches": mismatches, "preservation_rate": rate, "captured": actual}
+
+
 def validate(pairs, actual_ips, expect="target"):
     """Compare each pair's instance IP with what it must be.
 

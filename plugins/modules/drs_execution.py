@@ -302,14 +302,14 @@ def record(module):
     if params["state"] == "started":
         if not params["execution_type"]:
             raise ConfigurationError("execution_type is required with state=started.")
+        if params["next_wave"] is not None:
+            raise ConfigurationError("next_wave is an option of state=wave; with state=started use "
+                                     "first_wave_running.")
         result = recorder.start(params["execution_type"], waves=params["waves"],
                                 primary_region=params["primary_region"], recovery_region=connections.region,
                                 lease_seconds=params["lease_seconds"], break_lock=params["break_lock"],
                                 operator=params["operator"],
                                 is_drill=params["execution_type"] in ("DRILL", "DRILL_CLEANUP"))
-        if params["next_wave"] is not None:
-            raise ConfigurationError("next_wave is an option of state=wave; with state=started use "
-                                     "first_wave_running.")
         if params["first_wave_running"]:
             to_run = [w for w in sorted(params["waves"] or []) if w not in result["completed_waves"]]
             result["running_wave"] = to_run[0] if to_run else None

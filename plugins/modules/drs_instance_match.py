@@ -257,7 +257,7 @@ def match(module):
     waves = None
     names = params["names"]
     if params["waves"] is not None:
-        waves = {str(wave): _names_of(wave, names) for wave, names in params["waves"].items()}
+        waves = {str(wave): _names_of(wave, wave_names) for wave, wave_names in params["waves"].items()}
         names = sorted({name for wave_names in waves.values() for name in wave_names})
     result = matcher.match(names=names, source_server_ids=params["source_server_ids"],
                            overrides=params["overrides"], stored_pairs=stored_pairs).to_dict()

@@ -125,7 +125,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import PrivateIPMismatchError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import capture
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import validate
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import check
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
@@ -140,14 +140,14 @@ def check_ips(module):
             raise ConfigurationError("Every entry of servers needs instance_id (or recovery_instance_id or "
                                      "target_instance_id).", server=item.get("name") or item.get("source_server_id"))
         pairs.append(dict(item, instance_id=instance_id))
-    actual = capture(Connections(module).recovery_ec2(), [p["instance_id"] for p in pairs])
+    ec2 = Connections(module).recovery_ec2()
     if params["capture_only"]:
+        actual = capture(ec2, [p["instance_id"] for p in pairs])
         results = [{"name": p.get("name"), "source_server_id": p.get("source_server_id"), "instance_id": p["instance_id"],
                     "actual_ip": actual.get(p["instance_id"])} for p in pairs]
         return {"changed": False, "results": results, "mismatches": [], "preservation_rate": None, "captured": actual}
-    results, mismatches, rate = validate(pairs, actual, params["expect"])
-    result = {"changed": False, "results": results, "mismatches": mismatches, "preservation_rate": rate,
-              "captured": actual}
+    result = dict(check(ec2, pairs, params["expect"]), changed=False)
+    results, mismatches = result["results"], result["mismatches"]
     if mismatches and params["fail_on_mismatch"]:
         first = mismatches[0]["error"]
         error = PrivateIPMismatchError(

@@ -221,8 +221,8 @@ def configure(module):
         diff_before[server["source_server_id"]] = before
         diff_after[server["source_server_id"]] = after
     if not module.check_mode:
-        for_each_server(lambda item: drs.update_launch_configuration(item[0]["source_server_id"], item[1]),
-                        [(server, changes) for server, changes in planned if changes])
+        for_each_server(lambda update: drs.update_launch_configuration(*update),
+                        [(server["source_server_id"], changes) for server, changes in planned if changes])
     changed_count = sum(1 for r in results if r["changed"])
     result = {"changed": changed_count > 0, "servers": results, "changed_count": changed_count}
     if module._diff:  # pylint: disable=protected-access

@@ -236,7 +236,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import JobTimeoutError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import RecoveryError
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import capture
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import check
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import validate
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import JobMonitor
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import counts
@@ -268,10 +268,14 @@ def recover(module):
     runner = RecoveryRunner(drs, ec2)
     plan = runner.prepare(servers, execution_id=params["execution_id"], wave=params["wave"],
                           retry_failed=params["retry_failed"], stop_targets=params["stop_targets"])
+    ip_pairs = _ip_pairs(params["servers"], plan["targets"]) if expect else []
     if expect:
         # The expected IPs are checked now, before anything changes (validate raises on a missing one).
-        validate(_ip_pairs(params["servers"], plan["targets"]), {}, expect)
-    check_ips = _ip_check(ec2, params["servers"], plan["targets"], expect)
+        validate(ip_pairs, {}, expect)
+
+    def check_ips(result):
+        return dict(result, ip_validation=check(ec2, ip_pairs, expect)) if expect else result
+
     is_drill = params["mode"] == "drill"
     to_stop = [i["InstanceId"] for i in plan["to_stop"]]
     adopted_jobs = sorted(set(plan["adopt"].values()))
@@ -350,19 +354,6 @@ def _ip_pairs(items, targets):
         if instance_id:
             pairs.append(dict(item, instance_id=instance_id))
     return pairs
-
-
-def _ip_check(ec2, items, targets, expect):
-    """A function adding to a result the private-IP check of the targets (one batched read), when asked."""
-    def check(result):
-        if not expect:
-            return result
-        pairs = _ip_pairs(items, targets)
-        actual = capture(ec2, [p["instance_id"] for p in pairs])
-        results, mismatches, rate = validate(pairs, actual, expect)
-        return dict(result, ip_validation={"results": results, "mismatches": mismatches, "preservation_rate": rate,
-                                           "captured": actual})
-    return check
 
 
 def main():
