@@ -23,7 +23,7 @@ class RequestLog:
         self._entries: list[dict] = []
         self._seq = itertools.count(1)
 
-    def record(self, *, service, operation, account, region, status, sim_time, fault=None) -> dict:
+    def record(self, *, service, operation, account, region, status, sim_time, fault=None, seconds=0.0) -> dict:
         entry = {
             "seq": next(self._seq),
             "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
@@ -35,6 +35,9 @@ class RequestLog:
             "mutating": is_mutating(service, operation),
             "status": status,
             "fault": fault,
+            # Real seconds the simulator spent serving the call (moto's or the DRS model's own processing), so a
+            # benchmark can tell the simulator's time from the client's.
+            "seconds": round(seconds, 6),
         }
         self._entries.append(entry)
         return entry

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import threading
+import time
 import uuid
 from urllib.parse import parse_qs
 
@@ -157,6 +158,7 @@ class SimulatorApp:
             operation = shapes.route(method, path)[0]
         except Exception:
             operation = path.strip("/").split("/")[0] or "Unknown"
+        started = time.perf_counter()
         fault = self.runtime.faults.request_fault("drs", operation, account, region)
         if fault is not None:
             status, headers, payload = _drs_fault_response(fault)
@@ -165,17 +167,19 @@ class SimulatorApp:
                 method, path, environ.get("QUERY_STRING", ""), body, account, region)
         self.runtime.log.record(service="drs", operation=operation, account=account, region=region,
                                 status=status, sim_time=self.runtime.clock.now(),
-                                fault=fault.id if fault else None)
+                                fault=fault.id if fault else None, seconds=time.perf_counter() - started)
         headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
         return _respond(start_response, status, headers, payload)
 
     def _serve_moto(self, environ, start_response, body, service, account, region):
+        started = time.perf_counter()
         operation = _operation_for(environ, body)
         fault = self.runtime.faults.request_fault(service, operation, account, region)
         if fault is not None:
             status, headers, payload = _moto_fault_response(fault, service, environ)
             self.runtime.log.record(service=service, operation=operation, account=account, region=region,
-                                    status=status, sim_time=self.runtime.clock.now(), fault=fault.id)
+                                    status=status, sim_time=self.runtime.clock.now(), fault=fault.id,
+                                    seconds=time.perf_counter() - started)
             return _respond(start_response, status, headers, payload)
         captured = {}
 
@@ -185,7 +189,8 @@ class SimulatorApp:
 
         payload = b"".join(self.moto(environ, capture))
         self.runtime.log.record(service=service, operation=operation, account=account, region=region,
-                                status=captured.get("status", 500), sim_time=self.runtime.clock.now())
+                                status=captured.get("status", 500), sim_time=self.runtime.clock.now(),
+                                seconds=time.perf_counter() - started)
         return [payload]
 
 
