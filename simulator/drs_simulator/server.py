@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from . import cloudformation
+from . import cloudformation, ec2tags
 from .clock import Scheduler, SimClock
 from .config import SimConfig
 from .drs.models import DRSRegistry
@@ -119,6 +119,7 @@ class SimulatorApp:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         cloudformation.install()
+        ec2tags.install()
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.drs = DRSResponse(runtime.drs)
         from .control import ControlAPI
