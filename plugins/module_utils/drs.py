@@ -101,6 +101,12 @@ class DRSClient:
     def describe_launch_configuration_templates(self):
         return list(self._pages("describe_launch_configuration_templates", "items"))
 
+    @DRSErrorHandler.common_error_handler("update launch configuration template {template_id}")
+    def update_launch_configuration_template(self, template_id, changes):
+        response = self._call("update_launch_configuration_template", launchConfigurationTemplateID=template_id,
+                              **changes)
+        return response.get("launchConfigurationTemplate") or {}
+
     # ------------------------------------------------------------------ recovery jobs
     def start_recovery(self, source_server_ids, is_drill, tags=None):
         """Start one job per batch of at most servers_per_job servers; returns the jobs started.

@@ -46,6 +46,7 @@ class ReverseReplication:
     def __init__(self, recovery_drs, origin_drs):
         self.recovery_drs = recovery_drs
         self.origin_drs = origin_drs
+        self._known_origin_ids = None
 
     def plan(self, recovery_instance_ids, execution_id=None, wave=None):
         """Read state; decide which recovery instances need ReverseReplication. No mutating call.
@@ -64,7 +65,11 @@ class ReverseReplication:
                             "the recovery region and role.")
         originals = {s["sourceServerID"]: s for s in self.recovery_drs.describe_source_servers(
             [r["sourceServerID"] for r in records.values()])}
-        existing = failback_servers_by_instance(self.origin_drs.describe_source_servers())
+        origin_servers = self.origin_drs.describe_source_servers()
+        # Every source server the origin region has before any call: a ReverseReplication that answers with
+        # another one created it (DRS may also resume one of these, which keeps its own launch configuration).
+        self._known_origin_ids = {s["sourceServerID"] for s in origin_servers}
+        existing = failback_servers_by_instance(origin_servers)
         reversed_servers = {rid: existing.get(records[rid].get("ec2InstanceID") or rid) for rid in ids}
         reversed_ids = [s["sourceServerID"] for s in reversed_servers.values() if s]
         launched = set()
@@ -92,13 +97,19 @@ class ReverseReplication:
         return entries
 
     def start(self, entries):
-        """ReverseReplication for the entries that need it; fills in the reversed server."""
+        """ReverseReplication for the entries that need it; fills in the reversed server. An entry whose source
+        server this call created (the origin region did not have it when plan() read it) gets created=True: DRS
+        gave that server its launch configuration from the origin region's launch configuration template. Without
+        a plan() of this object nothing is known to be new, and created stays False."""
         started = []
         for entry in entries:
+            entry.setdefault("created", False)
             if entry["needs_start"]:
                 arn = self.recovery_drs.reverse_replication(entry["recovery_instance_id"])
                 entry["reversed_source_server_arn"] = arn
                 entry["reversed_source_server_id"] = server_id_from_arn(arn)
+                entry["created"] = self._known_origin_ids is not None and (
+                    entry["reversed_source_server_id"] not in self._known_origin_ids)
                 entry["needs_start"] = False
                 started.append(entry["recovery_instance_id"])
         return started

@@ -101,6 +101,78 @@ def plan_update(current, desired):
     return changes, before, after
 
 
+# Fields of the region's launch configuration template the collection manages for failback. The template gives
+# every new source server of its region its first launch configuration; launchIntoSourceInstance makes DRS launch
+# a server that fails back to the previous region or AZ into its source instance (drs-service-facts section 4).
+TEMPLATE_FIELDS = ("launchIntoSourceInstance", "launchDisposition", "targetInstanceTypeRightSizingMethod",
+                   "copyPrivateIp", "copyTags")
+
+
+def template_view(template):
+    """The managed fields of a launch configuration template, normalised for comparison and diff."""
+    view = {}
+    for field in TEMPLATE_FIELDS:
+        value = (template or {}).get(field)
+        view[field] = bool(value) if field in ("launchIntoSourceInstance", "copyPrivateIp", "copyTags") else value
+    return view
+
+
+def choose_template(templates, template_id, region):
+    """The template to manage: the one named, or the region's only one; else a ConfigurationError."""
+    ids = [t.get("launchConfigurationTemplateID") for t in templates]
+    if template_id:
+        for template in templates:
+            if template.get("launchConfigurationTemplateID") == template_id:
+                return template
+        raise ConfigurationError(
+            f"No launch configuration template {template_id} in {region}.", server=template_id,
+            remediation=f"Give one of the region's templates ({', '.join(ids) or 'none'}) as template_id.")
+    if not templates:
+        raise ConfigurationError(
+            f"{region} has no DRS launch configuration template.", server=region,
+            remediation="Initialize DRS in the region (the DRS console's set-up, or InitializeService), which creates "
+                        "it, then run again.")
+    if len(templates) > 1:
+        raise ConfigurationError(
+            f"{region} has {len(templates)} launch configuration templates: {', '.join(ids)}.", server=region,
+            remediation="Name the one DRS applies to new source servers with template_id.")
+    return templates[0]
+
+
+def plan_template(template, settings):
+    """(changes for UpdateLaunchConfigurationTemplate, before, after) so that new FAILBACK servers launch into
+    their source instance with `settings` (a validated LaunchSettings with launch_into on). Empty changes: the
+    template is already right."""
+    desired = {
+        "launchIntoSourceInstance": True,
+        "launchDisposition": settings.launch_disposition,
+        "targetInstanceTypeRightSizingMethod": settings.right_sizing,
+        "copyPrivateIp": False,
+        "copyTags": False,
+    }
+    before = template_view(template)
+    changes = {field: value for field, value in desired.items() if before.get(field) != value}
+    return changes, before, dict(before, **changes)
+
+
+def configuration_from_template(template, source_instance_id):
+    """The launch configuration DRS gives a source server it creates from `template`, as far as the managed fields
+    go. With launchIntoSourceInstance the server launches into its source instance (source_instance_id) when it
+    fails back to the previous region."""
+    template = template or {}
+    launch_into = {"launchIntoEC2InstanceID": source_instance_id} if (
+        template.get("launchIntoSourceInstance") and source_instance_id) else {}
+    return {
+        "launchDisposition": template.get("launchDisposition"),
+        "targetInstanceTypeRightSizingMethod": template.get("targetInstanceTypeRightSizingMethod"),
+        "copyPrivateIp": bool(template.get("copyPrivateIp")),
+        "copyTags": bool(template.get("copyTags")),
+        "licensing": dict(template.get("licensing") or {"osByol": False}),
+        "postLaunchEnabled": bool(template.get("postLaunchEnabled")),
+        "launchIntoInstanceProperties": launch_into,
+    }
+
+
 def for_each_server(function, items, workers=CONCURRENT_CALLS):
     """[function(item) for item in items], with up to `workers` calls in flight, results in the order of items.
     The first exception is raised once the calls in flight have ended."""

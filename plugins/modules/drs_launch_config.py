@@ -68,6 +68,23 @@ options:
   post_launch_enabled:
     description: C(postLaunchEnabled). Omit to keep the current setting.
     type: bool
+  from_template:
+    description:
+      - Source server IDs, among O(servers), that DRS created from the launch configuration template O(template)
+        and whose launch configuration nothing has changed since, that is the C(FAILBACK) servers that a reverse
+        replication of this run created, each paired with its original instance (the pairs of
+        M(elasticdr.orchestration.drs_failback_targets)).
+      - Their current launch configuration is the template's (with C(launchIntoSourceInstance), launch into the
+        original instance, the server's C(target_instance_id)) instead of being read one server at a time, so a
+        server whose template settings are already right costs no DRS call at all.
+    type: list
+    elements: str
+    default: []
+  template:
+    description:
+      - The launch configuration template of the region, as RV(elasticdr.orchestration.drs_launch_template#module:template)
+        returns it. Required when O(from_template) is not empty.
+    type: dict
   validate_targets:
     description:
       - Check before any change that every target exists in the recovery region and carries the
@@ -124,6 +141,9 @@ servers:
     changed:
       description: Whether its launch configuration changed (or would change in check mode).
       type: bool
+    from_template:
+      description: Whether its current configuration was taken from O(template) rather than read.
+      type: bool
     changes:
       description: The fields sent to UpdateLaunchConfiguration.
       type: dict
@@ -149,6 +169,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ValidationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import LaunchSettings
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import configuration_from_template
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import desired_configuration
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import for_each_server
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import plan_update
@@ -185,6 +206,21 @@ def configure(module):
         raise ConfigurationError(f"Target instances given to more than one server: {', '.join(claimed)}.",
                                  server=", ".join(claimed), remediation="Give each server its own target instance.")
 
+    from_template = set(params["from_template"] or [])
+    unknown = sorted(from_template - set(ids))
+    if unknown:
+        raise ConfigurationError(f"from_template names source servers that are not in servers: {', '.join(unknown)}.",
+                                 server=", ".join(unknown), remediation="List in from_template only servers of servers.")
+    if from_template and not params["template"]:
+        raise ConfigurationError("from_template needs the launch configuration template they were created from.",
+                                 server=", ".join(sorted(from_template)),
+                                 remediation="Pass template (the template returned by drs_launch_template), or leave "
+                                             "from_template empty to read each launch configuration.")
+    if from_template and not settings.launch_into:
+        raise ConfigurationError("from_template applies to launch into an existing instance only (state=present).",
+                                 server=", ".join(sorted(from_template)),
+                                 remediation="Leave from_template empty with state=absent.")
+
     connections = Connections(module)
     drs = connections.recovery_drs()
     known = {s["sourceServerID"] for s in drs.describe_source_servers(ids)}
@@ -211,13 +247,19 @@ def configure(module):
 
     results, diff_before, diff_after = [], {}, {}
     planned = []
-    current_of = for_each_server(drs.get_launch_configuration, [s["source_server_id"] for s in servers])
-    for server, current in zip(servers, current_of):
+    read = for_each_server(drs.get_launch_configuration,
+                           [s["source_server_id"] for s in servers if s["source_server_id"] not in from_template])
+    read = dict(zip([s["source_server_id"] for s in servers if s["source_server_id"] not in from_template], read))
+    for server in servers:
+        templated = server["source_server_id"] in from_template
+        current = (configuration_from_template(params["template"], server["target_instance_id"]) if templated
+                   else read[server["source_server_id"]])
         desired = desired_configuration(current, settings, server["target_instance_id"])
         changes, before, after = plan_update(current, desired)
         planned.append((server, changes))
         results.append({"source_server_id": server["source_server_id"], "name": server["name"],
-                        "changed": bool(changes), "changes": changes, "before": before, "after": after})
+                        "changed": bool(changes), "changes": changes, "before": before, "after": after,
+                        "from_template": templated})
         diff_before[server["source_server_id"]] = before
         diff_after[server["source_server_id"]] = after
     if not module.check_mode:
@@ -241,6 +283,8 @@ def main():
             copy_tags={"type": "bool", "default": False},
             os_byol={"type": "bool"},
             post_launch_enabled={"type": "bool"},
+            from_template={"type": "list", "elements": "str", "default": []},
+            template={"type": "dict"},
             validate_targets={"type": "bool", "default": True},
         ),
         supports_check_mode=True,

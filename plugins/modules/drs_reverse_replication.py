@@ -128,6 +128,14 @@ started:
   returned: always
   type: list
   elements: str
+created:
+  description:
+    - The FAILBACK source servers this run created (IDs, in the origin region). DRS gave each its launch
+      configuration from the origin region's launch configuration template; see
+      M(elasticdr.orchestration.drs_launch_template). Empty in check mode.
+  returned: always
+  type: list
+  elements: str
 all_ready:
   description: Whether every failback server is ready.
   returned: always
@@ -155,16 +163,17 @@ def reverse(module):
     if module.check_mode:
         started = [e["recovery_instance_id"] for e in entries if e["needs_start"]]
         workflow.observe(entries, params["lag_threshold"])
-        return {"changed": bool(started), "servers": entries, "started": started,
+        return {"changed": bool(started), "servers": entries, "started": started, "created": [],
                 "all_ready": all(e["ready"] for e in entries), "timed_out": False}
     started = workflow.start(entries)
+    created = [e["reversed_source_server_id"] for e in entries if e.get("created")]
     timed_out = False
     if params["wait"]:
         entries, timed_out, _polls = workflow.wait(entries, params["lag_threshold"], params["wait_timeout"],
                                                    params["poll_interval"])
     else:
         workflow.observe(entries, params["lag_threshold"])
-    result = {"changed": bool(started), "servers": entries, "started": started,
+    result = {"changed": bool(started), "servers": entries, "started": started, "created": created,
               "all_ready": all(e["ready"] for e in entries), "timed_out": timed_out}
     if timed_out:
         late = [e for e in entries if not e["ready"]]

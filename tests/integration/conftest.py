@@ -44,6 +44,14 @@ drs_launch_config       | copy_tags                     | test_drs_launch_config
 drs_launch_config       | os_byol                       | test_drs_launch_config.py::test_every_setting_lands_in_the_launch_configuration
 drs_launch_config       | post_launch_enabled           | test_drs_launch_config.py::test_every_setting_lands_in_the_launch_configuration
 drs_launch_config       | validate_targets              | test_drs_launch_config.py::test_every_setting_lands_in_the_launch_configuration
+drs_launch_config       | from_template                 | test_drs_launch_template.py::test_template_check_diff_apply_idempotent_then_failback_servers_need_no_call
+drs_launch_config       | from_template                 | test_drs_launch_template.py::test_refusals_come_before_any_change
+drs_launch_config       | from_template                 | test_failback_playbook.py::test_multi_wave_failback_end_to_end_check_and_resume
+drs_launch_config       | template                      | test_drs_launch_template.py::test_template_check_diff_apply_idempotent_then_failback_servers_need_no_call
+drs_launch_config       | template                      | test_drs_launch_template.py::test_refusals_come_before_any_change
+drs_launch_template     | template_id                   | test_drs_launch_template.py::test_refusals_come_before_any_change
+drs_launch_template     | launch_disposition            | test_drs_launch_template.py::test_template_check_diff_apply_idempotent_then_failback_servers_need_no_call
+drs_launch_template     | right_sizing                  | test_drs_launch_template.py::test_template_check_diff_apply_idempotent_then_failback_servers_need_no_call
 drs_recovery            | servers                       | test_drs_recovery.py::test_recovery_end_to_end_check_mode_and_adoption
 drs_recovery            | waited_seconds                | test_drs_recovery.py::test_timeout_then_rerun_adopts_the_running_job (set by the action plugin, counted against wait_timeout)
 drs_recovery            | servers                       | test_drs_recovery.py::test_stop_targets (targets read from the launch configuration)

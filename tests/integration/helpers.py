@@ -23,7 +23,7 @@ NS = "elasticdr.orchestration."
 MODULES = ("drs_instance_match", "drs_launch_config", "drs_recovery", "drs_reverse_replication", "drs_ip_validate",
            "drs_source_server_info", "drs_job_info", "drs_instance_pair", "drs_execution_info", "drs_execution", "drs_state_tables",
            "drs_drill_cleanup", "drs_preflight", "drs_wave_plan", "drs_agent_install", "drs_failback_info",
-           "drs_failback_targets", "drs_failback_standby", "drs_metrics")
+           "drs_failback_targets", "drs_failback_standby", "drs_metrics", "drs_launch_template")
 
 # Dummy credentials that are unlikely substrings of anything else: Ansible masks no_log values (the secret
 # key) everywhere in its output.

@@ -23,7 +23,8 @@ import yaml
 
 from simlib import PRIMARY, RECOVERY, small_estate
 
-from .helpers import ROOT, attached_volumes, instance, mutating, operations, run_tool, source_servers, state_tables, tags_of
+from .helpers import (ROOT, attached_volumes, instance, launch_config, launch_into_id, mutating, operations, run_tool,
+                      source_servers, state_tables, tags_of)
 
 PREFIX = "it-state"
 GROUP = "shop"
@@ -119,6 +120,18 @@ def test_multi_wave_failback_end_to_end_check_and_resume(sim, tmp_path):
         target = instance(sim, server["target_instance_id"], region=RECOVERY)
         assert target["State"]["Name"] == "stopped", name
         assert target["PrivateIpAddress"] == server["target_private_ip"], name
+    # The primary region's launch configuration template lets the FAILBACK servers it creates launch into their
+    # originals: not one launch configuration read or write per server in the primary region.
+    templates = sim.client("drs", region=PRIMARY).describe_launch_configuration_templates()["items"]
+    assert len(templates) == 1 and templates[0]["launchIntoSourceInstance"] is True
+    assert templates[0]["copyPrivateIp"] is False and templates[0]["copyTags"] is False
+    assert templates[0]["targetInstanceTypeRightSizingMethod"] == "NONE"
+    assert _ops(sim, "GetLaunchConfiguration", "UpdateLaunchConfiguration", region=PRIMARY) == []
+    assert len(_ops(sim, "UpdateLaunchConfigurationTemplate")) == 1  # the second wave found it right
+    for server in servers.values():
+        config = launch_config(sim, failback_servers[server["target_instance_id"]]["sourceServerID"], region=PRIMARY)
+        assert launch_into_id(config) == server["source_instance_id"]
+        assert config["copyPrivateIp"] is False and config["copyTags"] is False
     # one failback job per wave, in the primary region, each launching into the originals
     starts = operations(sim, "StartRecovery")
     assert len(starts) == 2 and {c["region"] for c in starts} == {PRIMARY}
@@ -358,3 +371,23 @@ def test_rerun_after_the_last_change_of_a_wave_before_its_record_finishes_withou
     assert record["execution"]["status"] == "COMPLETED"
     assert {w: i["status"] for w, i in record["waves"].items()} == {1: "COMPLETED", 2: "COMPLETED"}
     assert store.get_lock(GROUP) is None
+
+
+def test_without_the_template_each_failback_server_is_configured_by_its_own_calls(sim, tmp_path):
+    """drs_failback_launch_template=false leaves the primary region's template alone: each FAILBACK server's launch
+    configuration is read and set, and the originals come back all the same."""
+    summary, _store, inventory, _failover_id = _failed_over(sim, tmp_path, 2, 1)
+    client = sim.client("drs", region=PRIMARY)
+    (template,) = client.describe_launch_configuration_templates()["items"]
+    sim.clear_requests()
+    proc = _playbook("failback.yml", sim, tmp_path, inventory, "-e", "drs_failback_launch_template=false")
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert "Wave 1: COMPLETED - 2/2 failed back" in proc.stdout
+    assert client.describe_launch_configuration_templates()["items"] == [template]
+    assert _ops(sim, "UpdateLaunchConfigurationTemplate") == []
+    assert len(_ops(sim, "GetLaunchConfiguration", region=PRIMARY)) == 2
+    assert len(_ops(sim, "UpdateLaunchConfiguration", region=PRIMARY)) == 2
+    for name, server in summary["servers"].items():
+        original = instance(sim, server["source_instance_id"], region=PRIMARY)
+        assert original["State"]["Name"] == "running" and original["PrivateIpAddress"] == server["source_private_ip"]
+        assert attached_volumes(sim, server["source_instance_id"], region=PRIMARY), name

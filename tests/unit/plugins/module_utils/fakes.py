@@ -24,7 +24,7 @@ LAUNCH_INTO_TAG = {"Key": "AWSDRS", "Value": "AllowLaunchingIntoThisInstance"}
 DRS_MUTATING = frozenset(["start_recovery", "update_launch_configuration", "reverse_replication",
                           "start_replication", "stop_replication", "disconnect_recovery_instance",
                           "delete_recovery_instance", "tag_resource", "create_extended_source_server",
-                          "terminate_recovery_instances"])
+                          "terminate_recovery_instances", "update_launch_configuration_template"])
 EC2_MUTATING = frozenset(["stop_instances", "start_instances", "terminate_instances", "create_tags"])
 
 

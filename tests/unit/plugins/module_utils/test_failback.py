@@ -96,6 +96,27 @@ def test_start_reverses_only_what_is_missing_and_a_second_plan_adopts_everything
     assert regions.recovery_fake.count("reverse_replication") == 2
 
 
+def test_start_marks_created_only_the_servers_the_origin_region_did_not_have():
+    # i-101 has a FAILBACK server already (adopted, not started); i-102 has a stopped one (started again, resumed:
+    # it keeps its own launch configuration); i-103 has none (created from the template).
+    resumed = source_server(sid(0x502), iid(102), direction="FAILBACK", state="STOPPED", lag=None,
+                            arn=ORIGIN_ARN + sid(0x502))
+    regions = Regions(3, origin_servers=[existing_failback_server(), resumed])
+    regions.recovery_fake.on_reverse_replication = lambda rid: (
+        ORIGIN_ARN + sid(0x502) if rid == iid(102) else regions._reverse(rid))
+    entries = regions.runner.plan([iid(101), iid(102), iid(103)])
+    assert regions.runner.start(entries) == [iid(102), iid(103)]
+    assert [e["created"] for e in entries] == [False, False, True]
+    assert entries[2]["reversed_source_server_id"] == sid(0x900)
+
+
+def test_without_a_plan_nothing_is_known_to_be_created():
+    regions = Regions(1)
+    entries = [{"recovery_instance_id": iid(101), "needs_start": True}]
+    assert regions.runner.start(entries) == [iid(101)]
+    assert entries[0]["created"] is False
+
+
 def test_an_unknown_recovery_instance_is_refused_before_any_change():
     regions = Regions(1)
     with pytest.raises(ConfigurationError) as info:

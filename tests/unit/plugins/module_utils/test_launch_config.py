@@ -12,9 +12,12 @@ import pytest
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import LaunchSettings
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import choose_template
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import configuration_from_template
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import desired_configuration
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import for_each_server
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import managed_view
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import plan_template
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import plan_update
 
 TARGET = "i-0123456789abcdef0"
@@ -148,3 +151,59 @@ def test_for_each_server_keeps_the_order_overlaps_the_calls_and_raises_the_first
     assert for_each_server(call, ["a", "b"], workers=1) == ["A", "B"] and peak[0] == 1
     with pytest.raises(ValueError, match="bad"):
         for_each_server(call, ["a", "bad", "c"], workers=2)
+
+
+def drs_template(template_id="lct-0123456789abcdef0", **changes):
+    """A region's launch configuration template as DRS creates it when the service is initialised."""
+    template = {"launchConfigurationTemplateID": template_id, "launchDisposition": "STARTED",
+                "targetInstanceTypeRightSizingMethod": "BASIC", "copyPrivateIp": False, "copyTags": False,
+                "licensing": {"osByol": False}, "postLaunchEnabled": False, "launchIntoSourceInstance": False}
+    template.update(changes)
+    return template
+
+
+def test_plan_template_turns_launch_into_source_on_and_only_what_differs():
+    changes, before, after = plan_template(drs_template(copyTags=True), LaunchSettings(launch_disposition="STOPPED"))
+    assert changes == {"launchIntoSourceInstance": True, "launchDisposition": "STOPPED",
+                       "targetInstanceTypeRightSizingMethod": "NONE", "copyTags": False}
+    assert before["launchIntoSourceInstance"] is False and before["copyTags"] is True
+    assert after == dict(before, **changes)
+    # Fields the collection does not manage are left alone, and a second plan has nothing to do.
+    assert "licensing" not in changes and "postLaunchEnabled" not in changes
+    applied = dict(drs_template(copyTags=True), **changes)
+    assert plan_template(applied, LaunchSettings(launch_disposition="STOPPED"))[0] == {}
+
+
+def test_choose_template_names_the_template_or_the_region_at_fault():
+    one, two = drs_template("lct-1"), drs_template("lct-2")
+    assert choose_template([one], None, "us-east-1") is one
+    assert choose_template([one, two], "lct-2", "us-east-1") is two
+    with pytest.raises(ConfigurationError) as info:
+        choose_template([one, two], None, "us-east-1")
+    assert "lct-1, lct-2" in str(info.value) and "template_id" in info.value.remediation
+    with pytest.raises(ConfigurationError) as info:
+        choose_template([one], "lct-9", "us-east-1")
+    assert info.value.server == "lct-9" and "lct-1" in info.value.remediation
+    with pytest.raises(ConfigurationError) as info:
+        choose_template([], None, "us-east-1")
+    assert info.value.server == "us-east-1" and "Initialize" in info.value.remediation
+
+
+def test_a_server_created_from_a_launch_into_source_template_needs_no_update():
+    template = dict(drs_template(), **plan_template(drs_template(), LaunchSettings())[0])
+    current = configuration_from_template(template, TARGET)
+    assert current["launchIntoInstanceProperties"] == {"launchIntoEC2InstanceID": TARGET}
+    changes, _before, _after = plan_update(current, desired_configuration(current, LaunchSettings(), TARGET))
+    assert changes == {}
+    # Another disposition asked for than the template's is still sent.
+    changes, _before, _after = plan_update(
+        current, desired_configuration(current, LaunchSettings(launch_disposition="STOPPED"), TARGET))
+    assert changes == {"launchDisposition": "STOPPED"}
+
+
+def test_a_template_without_launch_into_source_gives_no_target():
+    current = configuration_from_template(drs_template(), TARGET)
+    assert current["launchIntoInstanceProperties"] == {}
+    changes, _before, _after = plan_update(current, desired_configuration(current, LaunchSettings(), TARGET))
+    assert changes["launchIntoInstanceProperties"] == {"launchIntoEC2InstanceID": TARGET}
+    assert changes["targetInstanceTypeRightSizingMethod"] == "NONE"
