@@ -18,6 +18,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.models imp
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.models import WaveRecord
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.models import iso
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.models import ttl_epoch
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_summary import summary_lines
 
 FINAL_WAVE_STATUSES = ("COMPLETED", "PARTIAL", "FAILED", "TIMED_OUT", "SKIPPED")
 
@@ -138,6 +139,23 @@ class ExecutionRecorder:
                 self.store.put_servers(self.execution_id, wave, records)
             self.store.acquire_lock(self.protection_group, self.execution_id, lease_seconds=lease_seconds)
         return {"wave": item, "servers": records, "changed": True}
+
+    def record_wave_end(self, wave, status, servers=None, job_ids=None, error=None, lease_seconds=7200, counts=None,
+                        next_wave=None):
+        """record_wave, then, when the wave COMPLETED and next_wave is given, record next_wave as RUNNING (a
+        failed wave stops the run, so its next wave does not start). The result has wave_status, counts,
+        next_wave_running (with next_wave) and summary, the lines shown to the operator."""
+        result = self.record_wave(wave, status, servers=servers, job_ids=job_ids, error=error,
+                                  lease_seconds=lease_seconds, counts=counts)
+        result["wave_status"] = status
+        result["counts"] = counts
+        if next_wave is not None:
+            result["next_wave_running"] = None
+            if status == "COMPLETED":
+                self.record_wave(next_wave, "RUNNING", lease_seconds=lease_seconds)
+                result["next_wave_running"] = next_wave
+        result["summary"] = summary_lines(wave, status, result["servers"], counts or {})
+        return result
 
     def finish(self, status, error=None, release_lock=True):
         if status not in EXECUTION_STATUSES or status in ("PENDING", "RUNNING"):

@@ -285,10 +285,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_sup
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.state_store import StateStore
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_summary import summary_lines
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_summary import wave_counts
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_summary import wave_servers
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_summary import wave_status
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_summary import from_results
 
 
 def record(module):
@@ -320,13 +317,8 @@ def record(module):
         servers, job_ids = params["servers"], params["job_ids"]
         status, tally = params["wave_status"], params["counts"]
         if params["match"] or params["recovery"] or params["ip_validation"]:
-            match, recovery = params["match"] or {}, params["recovery"] or {}
-            problems = (match.get("unmatched") or []) + (match.get("ambiguous") or []) + (match.get("invalid") or [])
-            servers = (servers or []) + wave_servers(match.get("pairs"), problems, recovery.get("servers"),
-                                                     (params["ip_validation"] or {}).get("results"))
-            job_ids = job_ids or sorted(set((recovery.get("started_jobs") or []) + (recovery.get("adopted_jobs") or [])))
-            tally = tally or wave_counts(servers)
-            status = status or wave_status(servers)
+            servers, job_ids, tally, status = from_results(params["match"], params["recovery"],
+                                                           params["ip_validation"], servers, job_ids, tally, status)
         failback = None
         if params["failback"]:
             failback = failback_record.build(check_mode=module.check_mode, **params["failback"])
@@ -338,16 +330,9 @@ def record(module):
             raise ConfigurationError("wave and wave_status (or match/recovery/ip_validation or failback results) are "
                                      "required with state=wave.")
         error = params["error"] or (failback or {}).get("error")
-        result = recorder.record_wave(params["wave"], status, servers=servers, job_ids=job_ids, error=error,
-                                      lease_seconds=params["lease_seconds"], counts=tally)
-        result["wave_status"] = status
-        result["counts"] = tally
-        if params["next_wave"] is not None:
-            result["next_wave_running"] = None
-            if status == "COMPLETED":
-                recorder.record_wave(params["next_wave"], "RUNNING", lease_seconds=params["lease_seconds"])
-                result["next_wave_running"] = params["next_wave"]
-        result["summary"] = summary_lines(params["wave"], status, result["servers"], tally or {})
+        result = recorder.record_wave_end(params["wave"], status, servers=servers, job_ids=job_ids, error=error,
+                                          lease_seconds=params["lease_seconds"], counts=tally,
+                                          next_wave=params["next_wave"])
         if failback is not None:
             states = failback_record.state_items(failback["states"], params["protection_group"], params["execution_id"])
             if not module.check_mode:

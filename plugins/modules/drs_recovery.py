@@ -109,6 +109,39 @@ options:
     type: str
     choices: [none, target, source, both]
     default: none
+  record:
+    description:
+      - Once the jobs end (and in check mode), record the wave in the execution O(execution_id) in the same run, as
+        M(elasticdr.orchestration.drs_execution) with O(elasticdr.orchestration.drs_execution#module:state=wave)
+        and the results of the match, this recovery and its IP check would, and return that module's result in
+        RV(record). A failover then needs no module run of its own between the end of a wave's jobs and the launch
+        of the next wave.
+      - Needs O(execution_id) and O(wave). Nothing is recorded when the module returns waiting, times out or fails;
+        the caller records the wave then.
+    type: dict
+    suboptions:
+      protection_group:
+        description: The protection group of the execution.
+        type: str
+        required: true
+      table_prefix:
+        description: Prefix of the state tables.
+        type: str
+        default: drs-orchestration
+      match:
+        description:
+          - The wave's match, as M(elasticdr.orchestration.drs_instance_match) returns it (its C(pairs),
+            C(unmatched), C(ambiguous) and C(invalid) become the wave's server records).
+        type: dict
+      next_wave:
+        description:
+          - When the wave ends C(COMPLETED), record this wave as C(RUNNING) too, as
+            O(elasticdr.orchestration.drs_execution#module:next_wave) does.
+        type: int
+      lease_seconds:
+        description: How long the protection group's lock is renewed for.
+        type: int
+        default: 7200
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
   - amazon.aws.common.modules
@@ -229,6 +262,13 @@ ip_validation:
       C(mismatches), C(preservation_rate), C(captured)).
   returned: when O(validate_ips) is not C(none) and the module did not return waiting
   type: dict
+record:
+  description:
+    - With O(record), the wave as recorded, as M(elasticdr.orchestration.drs_execution) returns it with
+      O(elasticdr.orchestration.drs_execution#module:state=wave) (C(wave), C(servers), C(wave_status), C(counts),
+      C(next_wave_running), C(summary)).
+  returned: when O(record) is given and the jobs ended
+  type: dict
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -236,6 +276,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import JobTimeoutError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import RecoveryError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.executions import ExecutionRecorder
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import check
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import validate
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import JobMonitor
@@ -245,6 +286,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_sup
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import RecoveryRunner
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_summary import from_results
 
 
 def recover(module):
@@ -262,6 +304,13 @@ def recover(module):
             raise ConfigurationError("Every entry of servers needs a source_server_id.", server=item.get("name"))
         servers.append({k: item.get(k) for k in ("source_server_id", "target_instance_id", "name")})
     expect = None if params["validate_ips"] == "none" else params["validate_ips"]
+    if params["record"] and not (params["execution_id"] and params["wave"]):
+        raise ConfigurationError("record needs execution_id and wave: the wave is recorded in that execution.",
+                                 remediation="Give execution_id and wave, or leave record out and record the wave "
+                                             "with drs_execution.")
+    if params["record"] and not str(params["wave"]).isdigit():
+        raise ConfigurationError(f"record needs a wave number; got wave={params['wave']}.", server=params["wave"],
+                                 remediation="Give the wave's number as wave.")
     connections = Connections(module, servers_per_job=params["servers_per_job"])
     drs = connections.recovery_drs()
     ec2 = connections.recovery_ec2()
@@ -276,6 +325,18 @@ def recover(module):
     def check_ips(result):
         return dict(result, ip_validation=check(ec2, ip_pairs, expect)) if expect else result
 
+    def record(result):
+        """The wave recorded from this run's result, in the same process (see the record option)."""
+        if not params["record"]:
+            return result
+        options = params["record"]
+        recorder = ExecutionRecorder(connections.state_store(options["table_prefix"]), options["protection_group"],
+                                     params["execution_id"], check_mode=module.check_mode)
+        servers_, job_ids_, tally, status = from_results(options["match"], result, result.get("ip_validation"))
+        return dict(result, record=recorder.record_wave_end(
+            int(params["wave"]), status, servers=servers_, job_ids=job_ids_, lease_seconds=options["lease_seconds"],
+            counts=tally, next_wave=options["next_wave"]))
+
     is_drill = params["mode"] == "drill"
     to_stop = [i["InstanceId"] for i in plan["to_stop"]]
     adopted_jobs = sorted(set(plan["adopt"].values()))
@@ -284,8 +345,8 @@ def recover(module):
     if module.check_mode:
         status = {sid: {"launch_status": "WOULD_LAUNCH"} for sid in plan["launch"]}
         status.update(summarise([j for j in plan["existing_jobs"] if j["jobID"] in adopted_jobs]))
-        return check_ips(_result(labels, plan, status, started=[], adopted=adopted_jobs, stopped=to_stop,
-                                 changed=bool(plan["launch"]), monitor=None))
+        return record(check_ips(_result(labels, plan, status, started=[], adopted=adopted_jobs, stopped=to_stop,
+                                        changed=bool(plan["launch"]), monitor=None)))
 
     stopped = runner.stop_targets(plan["to_stop"]) if params["stop_targets"] and plan["to_stop"] else []
     started = runner.start(plan["launch"], is_drill, params["execution_id"], params["wave"]) if plan["launch"] else []
@@ -319,7 +380,7 @@ def recover(module):
             f"{first['name'] or first['source_server_id']}: {(first.get('error') or {}).get('message')}",
             server=first["name"] or first["source_server_id"])
         module.fail_json(msg=str(error), error=error.to_dict(), **result)
-    return result
+    return record(result)
 
 
 def _result(labels, plan, status, started, adopted, stopped, changed, monitor):
@@ -373,6 +434,13 @@ def main():
             fail_on_launch_failure={"type": "bool", "default": True},
             return_after={"type": "float", "default": 0},
             validate_ips={"type": "str", "choices": ["none", "target", "source", "both"], "default": "none"},
+            record={"type": "dict", "options": {
+                "protection_group": {"type": "str", "required": True},
+                "table_prefix": {"type": "str", "default": "drs-orchestration"},
+                "match": {"type": "dict"},
+                "next_wave": {"type": "int"},
+                "lease_seconds": {"type": "int", "default": 7200},
+            }},
         ),
         supports_check_mode=True,
     )

@@ -74,6 +74,8 @@ drs_recovery            | return_after                  | test_drs_recovery.py::
 drs_recovery            | return_after                  | test_drs_recovery.py::test_ips_checked_in_the_same_run_and_progress_shown_between_waits (slices of the action plugin)
 drs_recovery            | validate_ips                  | test_drs_recovery.py::test_ips_checked_in_the_same_run_and_progress_shown_between_waits
 drs_recovery            | validate_ips                  | test_drs_recovery.py::test_return_after_returns_waiting_and_a_missing_expected_ip_is_refused_before_any_change
+drs_recovery            | record                        | test_drs_recovery.py::test_the_run_that_sees_the_jobs_end_records_the_wave
+drs_recovery            | record                        | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
 drs_reverse_replication | recovery_instance_ids         | test_drs_reverse_replication.py::test_reverse_replication_until_ready
 drs_reverse_replication | recovery_instance_ids         | test_drs_reverse_replication.py::test_reverse_replication_no_wait_timeout_and_refusals
 drs_reverse_replication | wait                          | test_drs_reverse_replication.py::test_reverse_replication_no_wait_timeout_and_refusals

@@ -7,7 +7,7 @@ from simlib import small_estate
 
 from .helpers import (assert_names_and_remediation, assert_no_mutation, attached_volumes, drs, instance, jobs,
                       launch_into_id, launch_config, mutating, operations, pairs_of, recovery_instances,
-                      source_servers, tags_of)
+                      source_servers, state_tables, tags_of)
 
 UNKNOWN_SERVER = "s-0000000000000000a"
 MISSING_INSTANCE = "i-0123456789abcdef0"
@@ -295,3 +295,50 @@ def test_return_after_returns_waiting_and_a_missing_expected_ip_is_refused_befor
     assert sorted(result["in_flight"]) == sorted(p["source_server_id"] for p in pairs)
     assert "ip_validation" not in result
     assert jobs(sim, job_ids=result["started_jobs"])[0]["status"] == "STARTED"
+
+
+def test_the_run_that_sees_the_jobs_end_records_the_wave(sim, play):
+    """record: the wave is written to the execution record by the module run that sees its jobs end (a later slice
+    than the one that launched), with the next wave marked running; check mode plans the same record and writes
+    nothing; record without execution_id is refused before any change."""
+    summary = sim.load_estate(small_estate(2, 1))
+    store = state_tables(sim, "it-rec")
+    record = {"protection_group": "shop", "table_prefix": "it-rec", "match": "{{ match }}", "next_wave": 2}
+    start = drs("drs_execution", "start", protection_group="shop", table_prefix="it-rec", execution_id="exec-rec",
+                state="started", execution_type="FAILOVER", waves=[1, 2], first_wave_running=True)
+    tasks = [drs("drs_instance_match", "match", register="match"),
+             drs("drs_launch_config", "configure", servers="{{ match.pairs }}"),
+             drs("drs_recovery", "recover", servers="{{ match.pairs }}", execution_id="exec-rec", wave="1",
+                 poll_interval=0.1, return_after=0.4, validate_ips="target", record=record)]
+
+    sim.clear_requests()
+    checked = play.run([start] + tasks, check=True).ok("recover")
+    assert checked["record"]["wave_status"] == "COMPLETED" and checked["record"]["next_wave_running"] == 2
+    assert sorted(s["name"] for s in checked["record"]["servers"]) == sorted(summary["servers"])
+    assert_no_mutation(sim, "drs_recovery --check with record")
+    assert store.get_execution("exec-rec")["execution"] is None
+
+    sim.set_config(durations={"launch": 10000})  # a job of about 2 s: later slices adopt it, one sees it end
+    try:
+        run = play.run([start] + tasks + [
+            drs("drs_recovery", "unrecorded", servers="{{ match.pairs }}", record=record, ignore_errors=True)])
+    finally:
+        sim.set_config(durations={"launch": 240})
+    result = run.ok("recover")
+    assert result["counts"]["launched"] == 2 and len(operations(sim, "StartRecovery")) == 1
+    assert "drs_recovery wave 1: 0/2 launched, 2 in progress, 0 failed (0%)" in run.stdout, run.output
+    recorded = result["record"]
+    assert recorded["wave_status"] == "COMPLETED" and recorded["next_wave_running"] == 2
+    assert recorded["summary"][0].startswith("Wave 1: COMPLETED - 2 launched, 0 failed, 0 not matched, 0 IP mismatches")
+    execution = store.get_execution("exec-rec")
+    assert execution["waves"][1]["status"] == "COMPLETED" and execution["waves"][2]["status"] == "RUNNING"
+    assert execution["waves"][1]["job_ids"] == result["started_jobs"]
+    items = execution["servers"][1]
+    assert sorted(items) == sorted(summary["servers"])
+    for name, item in items.items():
+        server = summary["servers"][name]
+        assert item["launch_status"] == "LAUNCHED" and item["ip_preserved"] is True
+        assert item["recovery_instance_id"] == server["target_instance_id"]
+        assert item["recovery_private_ip"] == instance(sim, server["target_instance_id"])["PrivateIpAddress"]
+    assert_names_and_remediation(run.failed("unrecorded"), "record needs execution_id and wave")
+    assert len(operations(sim, "StartRecovery")) == 1  # the refused call launched nothing

@@ -4,6 +4,7 @@ execution record in DynamoDB; a rerun with the same execution id resumes without
 a second execution of the same protection group is refused while the first holds the lock; --check makes no
 mutating call."""
 import os
+import re
 
 import yaml
 
@@ -76,6 +77,9 @@ def test_multi_wave_failover_resume_and_lock(sim, tmp_path):
     assert set(records) == set(before)
     starts = operations(sim, "StartRecovery")
     assert len(starts) == 3  # one job per wave
+    # Each wave was recorded by the drs_recovery run that saw its jobs end: the record step of its own is skipped.
+    for wave in (1, 2, 3):
+        assert re.search(rf"TASK \[[^\]]*: Record wave {wave}\] \**\nskipping: \[localhost\]", proc.stdout), wave
 
     # The execution record.
     items = _items(client, execution_id)

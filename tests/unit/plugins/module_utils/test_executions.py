@@ -143,3 +143,27 @@ def test_missing_tables_are_reported_before_anything_else():
         with pytest.raises(StateStoreError) as caught:
             ExecutionRecorder(store, "shop", "exec-1").start("FAILOVER")
         assert "none-executions" in str(caught.value)
+
+
+def test_the_end_of_a_wave_marks_the_next_running_only_when_it_completed(store):
+    recorder = ExecutionRecorder(store, "shop", "exec-1", now=ticking())
+    recorder.start("FAILOVER", waves=[1, 2, 3])
+    servers = [{"name": "db-01", "source_server_id": "s-0123456789abcdef0", "launch_status": "LAUNCHED"}]
+    done = recorder.record_wave_end(1, "COMPLETED", servers=servers, counts={"launched": 1}, next_wave=2)
+    assert done["wave_status"] == "COMPLETED" and done["next_wave_running"] == 2
+    assert done["summary"][0].startswith("Wave 1: COMPLETED - 1 launched")
+    failed = recorder.record_wave_end(2, "FAILED", servers=[dict(servers[0], name="web-01", launch_status="FAILED")],
+                                      counts={"failed": 1}, next_wave=3)
+    assert failed["next_wave_running"] is None
+    alone = recorder.record_wave_end(3, "SKIPPED")
+    assert "next_wave_running" not in alone
+    waves = store.get_execution("exec-1")["waves"]
+    assert {w: item["status"] for w, item in waves.items()} == {1: "COMPLETED", 2: "FAILED", 3: "SKIPPED"}
+
+
+def test_check_mode_plans_the_end_of_a_wave_and_writes_nothing(store):
+    ExecutionRecorder(store, "shop", "exec-1").start("FAILOVER", waves=[1, 2])
+    before = store.get_execution("exec-1")
+    planned = ExecutionRecorder(store, "shop", "exec-1", check_mode=True).record_wave_end(1, "COMPLETED", next_wave=2)
+    assert planned["next_wave_running"] == 2 and planned["wave"]["status"] == "COMPLETED"
+    assert store.get_execution("exec-1") == before
