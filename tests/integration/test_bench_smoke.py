@@ -25,6 +25,14 @@ def test_bench_smoke_writes_every_figure(tmp_path):
         figure = results["figures"][name]
         assert figure["seconds"] > 0 and figure["peak_mib"] > 0, (name, figure)
         assert figure["calls"]["drs"] > 0, (name, figure["calls"])
+        calls = figure["calls"]
+        assert calls["per_server"] + calls["batch"] + calls["polling"] == calls["drs"], (name, calls)
+    # StartRecovery is a batch call (one job per wave), counted apart from the calls that name one server.
+    failback = results["figures"]["failback_10x1"]["calls"]
+    assert failback["batch"] >= failback["operations"]["drs:StartRecovery"] >= 1
+    assert failback["per_server"] == sum(n for op, n in failback["operations"].items() if op.startswith("drs:")
+                                         and not op.startswith("drs:Describe") and op not in (
+                                             "drs:StartRecovery", "drs:UpdateLaunchConfigurationTemplate"))
     overhead = results["figures"]["overhead"]
     assert overhead["critical_path_seconds"] > 0 and "overhead" in overhead
     assert results["wave_seconds"]["n"] >= 2 and results["wave_seconds"]["p50"] > 0
