@@ -69,7 +69,7 @@ demo: venv
 	$(PY) scripts/demo.py
 
 # The performance figures and their budgets (docs/PERFORMANCE.md), written to benchmarks/results.json. Heavy:
-# about ten minutes on two cores. `make test` runs it at tiny sizes (tests/integration/test_bench_smoke.py).
+# about 40 minutes on two cores. `make test` runs it at tiny sizes (tests/integration/test_bench_smoke.py).
 bench: venv
 	$(PY) scripts/bench.py
 
