@@ -247,9 +247,8 @@ def configure(module):
 
     results, diff_before, diff_after = [], {}, {}
     planned = []
-    read = for_each_server(drs.get_launch_configuration,
-                           [s["source_server_id"] for s in servers if s["source_server_id"] not in from_template])
-    read = dict(zip([s["source_server_id"] for s in servers if s["source_server_id"] not in from_template], read))
+    to_read = [s["source_server_id"] for s in servers if s["source_server_id"] not in from_template]
+    read = dict(zip(to_read, for_each_server(drs.get_launch_configuration, to_read)))
     for server in servers:
         templated = server["source_server_id"] in from_template
         current = (configuration_from_template(params["template"], server["target_instance_id"]) if templated
