@@ -20,6 +20,7 @@ class Durations:
     terminate: float = 60.0            # a TERMINATE job
     replication_initiating: float = 120.0      # INITIATING -> INITIAL_SYNC
     initial_sync_per_gib: float = 200.0        # INITIAL_SYNC time per GiB of replicated disk
+    rescan_per_gib: float = 100.0              # RESCAN time per GiB after re-protection (replica already there)
     catch_up: float = 600.0            # CONTINUOUS: lag shrinks from catch_up_lag to steady_lag
     catch_up_lag: float = 900.0
     steady_lag: float = 5.0

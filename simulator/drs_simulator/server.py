@@ -149,7 +149,9 @@ class SimulatorApp:
             body = _read_body(environ)
             if service == "drs":
                 return self._serve_drs(environ, start_response, body, account, region)
-            return self._serve_moto(environ, start_response, body, service, account, region)
+            from .idempotency import serve as idempotent  # honours the model's idempotency tokens
+            return idempotent(self.runtime, service, account, region, environ, body, start_response,
+                              lambda respond: self._serve_moto(environ, respond, body, service, account, region))
 
     def _serve_drs(self, environ, start_response, body, account, region):
         from .drs import shapes

@@ -18,6 +18,7 @@ from ..ec2access import (
     platform_of,
     set_tags,
 )
+from ..idempotency import Store
 from .exceptions import (
     ConflictException,
     ResourceNotFoundException,
@@ -56,6 +57,9 @@ class Replication:
 
     Either static (seeded state and lag) or a timeline started by ReverseReplication /
     StartReplication: INITIATING -> INITIAL_SYNC -> CONTINUOUS with a lag that shrinks (section 7).
+    A server that already holds a replica of its disks (re-protection: ReverseReplication of a failed-back
+    instance resumes the original FAILOVER server) rescans instead of syncing: INITIATING -> RESCAN ->
+    CONTINUOUS, RESCAN lasting rescan_per_gib per GiB while rescannedStorageBytes grows to the disk size.
     """
 
     def __init__(self, state="CONTINUOUS", lag=5.0, since=None, timeline=None):
@@ -66,10 +70,12 @@ class Replication:
         self.stopped_at = None
 
     @classmethod
-    def started(cls, now, durations, disk_bytes):
-        sync = durations.initial_sync_per_gib * max(disk_bytes, GIB) / GIB
+    def started(cls, now, durations, disk_bytes, rescan=False):
+        per_gib = durations.rescan_per_gib if rescan else durations.initial_sync_per_gib
+        sync = per_gib * max(disk_bytes, GIB) / GIB
         return cls(state=None, since=now, timeline={
             "start": now, "initiating": durations.replication_initiating, "sync": sync,
+            "sync_state": "RESCAN" if rescan else "INITIAL_SYNC",
             "catch_up": durations.catch_up, "catch_up_lag": durations.catch_up_lag,
             "steady_lag": durations.steady_lag,
         })
@@ -87,7 +93,7 @@ class Replication:
         elapsed -= t["initiating"]
         if elapsed < t["sync"]:
             eta = now + _dt.timedelta(seconds=t["sync"] - elapsed)
-            return "INITIAL_SYNC", None, eta, elapsed / t["sync"] if t["sync"] else 1.0
+            return t.get("sync_state", "INITIAL_SYNC"), None, eta, elapsed / t["sync"] if t["sync"] else 1.0
         elapsed -= t["sync"]
         if t["catch_up"] <= 0 or elapsed >= t["catch_up"]:
             return "CONTINUOUS", t["steady_lag"], None, 1.0
@@ -98,6 +104,8 @@ class Replication:
         """Whether the server has data to recover from (initial sync done at least once)."""
         if not self.timeline:
             return self.state not in ("INITIATING", "INITIAL_SYNC")
+        if self.timeline.get("sync_state") == "RESCAN":
+            return True  # a rescan verifies a replica that is already there
         return _secs(now - self.timeline["start"]) >= self.timeline["initiating"] + self.timeline["sync"]
 
 
@@ -159,6 +167,7 @@ class Job:
         self.end = None
         self.status = "PENDING"
         self.participating = [{"sourceServerID": sid, "launchStatus": "PENDING"} for sid in servers]
+        self.caller = None  # the Principal whose credentials DRS acts with for this job
         self.tags = dict(tags or {})
         self.is_drill = is_drill
         self.log: list[dict] = []
@@ -372,7 +381,11 @@ class DRSBackend:
             "sourceServerID": server.id, "name": server.hostname, "associateDefaultSecurityGroup": True,
             "replicationServersSecurityGroupsIDs": [], "replicationServerInstanceType": "t3.small",
             "useDedicatedReplicationServer": False, "defaultLargeStagingDiskType": "GP3",
-            "replicatedDisks": [{"deviceName": d["deviceName"], "isBootDisk": i == 0, "stagingDiskType": "AUTO"}
+            # Every member of the model's ReplicationConfiguration is reported; ebsEncryptionKeyArn only with
+            # ebsEncryption CUSTOM. AUTO staging disks report the type DRS chose (optimizedStagingDiskType).
+            "stagingAreaSubnetId": self._default_subnet_id(self._ec2()),
+            "replicatedDisks": [{"deviceName": d["deviceName"], "isBootDisk": i == 0, "stagingDiskType": "AUTO",
+                                 "optimizedStagingDiskType": "GP3", "iops": 3000, "throughput": 125}
                                 for i, d in enumerate(server.disks)],
             "ebsEncryption": "DEFAULT", "bandwidthThrottling": 0, "dataPlaneRouting": "PRIVATE_IP",
             "createPublicIP": False, "stagingAreaTags": {},
@@ -389,14 +402,41 @@ class DRSBackend:
             self._take_snapshot(server, self.now)
 
     def _create_ec2_launch_template(self, server: SourceServer, subnet_id=None) -> str:
-        """Each source server owns an EC2 launch template in the recovery region (section 3)."""
+        """Each source server owns an EC2 launch template in the recovery region (section 3).
+
+        DRS writes the template the way a launch needs it, and tools written for DRS read and rewrite these
+        members (DescribeLaunchTemplateVersions, CreateLaunchTemplateVersion): network interface 0 in a subnet
+        without a public IP, one block device mapping per replicated disk sized from the disk's bytes, and tag
+        specifications for the instance and its volumes. The simulator's launch into an existing instance never
+        reads the template (the target keeps its own network interface, type and tags, section 4).
+        """
         ec2 = self._ec2()
-        data = {"InstanceType": server.instance_type or "t3.medium", "ImageId": _image_for(ec2, server)}
+        subnet_id = subnet_id or self._default_subnet_id(ec2)
+        nic = {"DeviceIndex": 0, "AssociatePublicIpAddress": False, "DeleteOnTermination": True}
         if subnet_id:
-            data["NetworkInterfaces"] = [{"DeviceIndex": 0, "SubnetId": subnet_id}]
+            nic["SubnetId"] = subnet_id
+        devices = []
+        for index, disk in enumerate(server.disks):
+            devices.append({"DeviceName": disk["deviceName"], "Ebs": {
+                "VolumeSize": max(1, -(-disk["bytes"] // GIB)), "VolumeType": "gp3", "DeleteOnTermination": True}})
+        managed = [{"Key": "AWSElasticDisasterRecoveryManaged", "Value": "drs.amazonaws.com"},
+                   {"Key": "AWSElasticDisasterRecoverySourceServerID", "Value": server.id}]
+        data = {
+            "InstanceType": server.instance_type or "t3.medium", "ImageId": _image_for(ec2, server),
+            "NetworkInterfaces": [nic], "BlockDeviceMappings": devices,
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": [dict(t) for t in managed]},
+                                  {"ResourceType": "volume", "Tags": [dict(t) for t in managed]}],
+        }
         template = ec2.create_launch_template(
             f"drs-launch-template-{server.id}", "Created by Elastic Disaster Recovery", data, {})
         return template.id
+
+    def _default_subnet_id(self, ec2):
+        """The default subnet of the staging availability zone, else any default subnet of the region."""
+        defaults = [s for s in ec2.describe_subnets() if getattr(s, "default_for_az", False)]
+        preferred = [s for s in defaults if s.availability_zone == f"{self.region}a"]
+        chosen = (preferred or defaults or [None])[0]
+        return chosen.id if chosen is not None else None
 
     # ------------------------------------------------------------------ source servers
     def describe_source_servers(self, filters):
@@ -428,20 +468,25 @@ class DRSBackend:
                      else "Replication stalled (injected fault)"}
         if server.disconnected:
             state, lag = "DISCONNECTED", None
-        total = server.disk_bytes
+        disks = []
+        for d in server.disks:
+            total = 0 if server.disconnected else d["bytes"]  # DisconnectSourceServer zeroes totalStorageBytes
+            rescanning = replication.observe(now)[0] == "RESCAN"
+            disks.append({
+                "deviceName": d["deviceName"], "totalStorageBytes": total,
+                # During RESCAN the replica is complete; what grows is the part verified again.
+                "replicatedStorageBytes": total if rescanning else int(total * progress),
+                "rescannedStorageBytes": int(total * progress) if rescanning else 0,
+                "backloggedStorageBytes": 0,
+            })
         info = {
             "dataReplicationState": state,
             "lagDuration": _duration(lag) if lag is not None else None,
             "etaDateTime": eta,
-            "replicatedDisks": [{
-                "deviceName": d["deviceName"], "totalStorageBytes": d["bytes"],
-                "replicatedStorageBytes": int(d["bytes"] * progress), "rescannedStorageBytes": 0,
-                "backloggedStorageBytes": 0,
-            } for d in server.disks],
+            "replicatedDisks": disks,
             "dataReplicationError": error,
             "stagingAvailabilityZone": f"{self.region}a",
         }
-        del total
         life = {"addedToServiceDateTime": server.added, "lastSeenByServiceDateTime": now}
         if server.last_launch:
             life["lastLaunch"] = {
@@ -463,8 +508,10 @@ class DRSBackend:
                 "ramBytes": server.ram_bytes, "os": {"fullString": server.os_string},
                 "supportsNitroInstances": True, "architecture": server.architecture,
             },
+            # A server that is not extended is staged in its own account: DRS reports that account
+            # (StagingArea.stagingAccountID) for every server, which failback needs (section 7).
             "stagingArea": ({k: v for k, v in server.staging.items() if k != "source"} if server.staging
-                            else {"status": "NOT_EXTENDED"}),
+                            else {"status": "NOT_EXTENDED", "stagingAccountID": server.account}),
             "sourceCloudProperties": {"originAccountID": server.origin_account, "originRegion": server.origin_region,
                                       "originAvailabilityZone": server.origin_az},
             "replicationDirection": server.direction,
@@ -546,6 +593,119 @@ class DRSBackend:
         self.require_initialized()
         return self.get_source_server(source_server_id).replication_configuration
 
+    def update_replication_configuration(self, params):
+        """UpdateReplicationConfiguration: members given replace the current ones (API reference).
+
+        Tools written for DRS send back what GetReplicationConfiguration returned, so every member it returns
+        is accepted. Values that name EC2 resources must exist, and replicated disks must be disks of the
+        server; anything else is a ValidationException naming the field, before any change is made.
+        """
+        self.require_initialized()
+        server = self.get_source_server(params["sourceServerID"])
+        if server.disconnected:
+            raise ConflictException(f"Source server {server.id} is disconnected; reconnect it (StartReplication) "
+                                    "before changing its replication settings", "SOURCE_SERVER", server.id)
+        current = server.replication_configuration
+        updated = dict(current)
+        for key, value in params.items():
+            if key != "sourceServerID":
+                updated[key] = value
+        errors = []
+        ec2 = self._ec2()
+        subnet = params.get("stagingAreaSubnetId")
+        if subnet and subnet not in {s.id for s in ec2.describe_subnets()}:
+            errors.append({"name": "stagingAreaSubnetId",
+                           "message": f"subnet {subnet} does not exist in account {self.account_id} region {self.region}"})
+        groups = params.get("replicationServersSecurityGroupsIDs") or []
+        known_groups = {g.id for g in ec2.describe_security_groups()} if groups else set()
+        for index, group in enumerate(groups):
+            if group not in known_groups:
+                errors.append({"name": f"replicationServersSecurityGroupsIDs[{index}]",
+                               "message": f"security group {group} does not exist in region {self.region}"})
+        devices = {d["deviceName"] for d in server.disks}
+        for index, disk in enumerate(params.get("replicatedDisks") or []):
+            if disk.get("deviceName") not in devices:
+                errors.append({"name": f"replicatedDisks[{index}].deviceName",
+                               "message": f"{disk.get('deviceName')} is not a disk of source server {server.id} "
+                                          f"(disks: {', '.join(sorted(devices))})"})
+        if updated.get("ebsEncryption") == "CUSTOM" and not updated.get("ebsEncryptionKeyArn"):
+            errors.append({"name": "ebsEncryptionKeyArn", "message": "ebsEncryption CUSTOM needs ebsEncryptionKeyArn"})
+        rule_ids = [rule.get("ruleID") for rule in params.get("pitPolicy") or [] if rule.get("ruleID") is not None]
+        if len(rule_ids) != len(set(rule_ids)):
+            errors.append({"name": "pitPolicy", "message": "ruleID values must be unique"})
+        if errors:
+            detail = "; ".join(f"{e['name']}: {e['message']}" for e in errors)
+            raise ValidationException(f"Invalid replication configuration for source server {server.id}: {detail}",
+                                      field_list=errors)
+        if "replicatedDisks" in params:
+            # A disk left out keeps its settings: DRS replicates every disk of the server.
+            given = {d["deviceName"]: d for d in params["replicatedDisks"]}
+            merged = []
+            for disk in current["replicatedDisks"]:
+                item = dict(disk, **given.get(disk["deviceName"], {}))
+                if item.get("stagingDiskType", "AUTO") != "AUTO":
+                    item.pop("optimizedStagingDiskType", None)
+                merged.append(item)
+            updated["replicatedDisks"] = merged
+        if updated.get("ebsEncryption") != "CUSTOM":
+            updated.pop("ebsEncryptionKeyArn", None)
+        if "pitPolicy" in params:
+            updated["pitPolicy"] = [dict(rule, enabled=rule.get("enabled", True)) for rule in params["pitPolicy"]]
+        server.replication_configuration = updated
+        return updated
+
+    def disconnect_source_server(self, source_server_id):
+        """DisconnectSourceServer (API reference): refused while the server has a recovery instance; otherwise
+        replication stops at once, dataReplicationState becomes DISCONNECTED, every replicated disk's
+        totalStorageBytes becomes zero and the lag is cleared."""
+        self.require_initialized()
+        server = self.get_source_server(source_server_id)
+        record = self.recovery_instances.get(server.recovery_instance_id) if server.recovery_instance_id else None
+        if record is not None:
+            raise ConflictException(f"Source server {server.id} has recovery instance {record.id}; a source server "
+                                    "with a recovery instance cannot be disconnected. Terminate, or disconnect and "
+                                    "delete, the recovery instance first", "SOURCE_SERVER", server.id,
+                                    "SOURCE_SERVER_HAS_RECOVERY_INSTANCE")
+        busy = any(p["sourceServerID"] == server.id for j in self.jobs.values() if j.status in ACTIVE_JOB_STATES
+                   for p in j.participating)
+        if busy:
+            raise ConflictException(f"Source server {server.id} is participating in an active job",
+                                    "SOURCE_SERVER", server.id, "SOURCE_SERVER_IN_ACTIVE_JOB")
+        server.disconnected = True
+        server.replication = Replication(state="DISCONNECTED", since=self.now)
+        return server
+
+    def delete_source_server(self, source_server_id):
+        """DeleteSourceServer: "The Source Server must be disconnected first" (API reference)."""
+        self.require_initialized()
+        server = self.get_source_server(source_server_id)
+        if not server.disconnected:
+            raise ConflictException(f"Source server {server.id} is not disconnected; call DisconnectSourceServer "
+                                    "before DeleteSourceServer", "SOURCE_SERVER", server.id,
+                                    "SOURCE_SERVER_NOT_DISCONNECTED")
+        del self.source_servers[server.id]
+        self.snapshots.pop(server.id, None)
+        for other in self.runtime.drs.all():
+            for record in other.recovery_instances.values():
+                if record.reversed_server_arn == server.arn:
+                    record.reversed_server_arn = None
+                    record.failback_started = None
+
+    def stop_failback(self, recovery_instance_id):
+        """StopFailback: the recovery instance's failback state goes back to FAILBACK_NOT_STARTED (API reference).
+
+        Its reverse replication stops; the FAILBACK source server stays (STOPPED) and a later ReverseReplication
+        resumes it. The model lists no ConflictException for this operation: on an instance whose failback has
+        not started the call changes nothing and succeeds.
+        """
+        self.require_initialized()
+        record = self.get_recovery_instance(recovery_instance_id)
+        reversed_server = self.runtime.drs.server_by_arn(record.reversed_server_arn)
+        if reversed_server is not None and reversed_server.replication.stopped_at is None:
+            reversed_server.replication.stopped_at = self.now
+        record.reversed_server_arn = None
+        record.failback_started = None
+
     def describe_launch_configuration_templates(self, ids):
         self.require_initialized()
         return [t for tid, t in self.templates.items() if not ids or tid in ids]
@@ -596,6 +756,7 @@ class DRSBackend:
         now = self.now
         job = Job(self, job_type="LAUNCH", initiated_by="START_DRILL" if is_drill else "START_RECOVERY",
                   servers=known, tags=tags, is_drill=bool(is_drill), now=now)
+        job.caller = self.runtime.iam.current  # DRS launches with the caller's credentials (section 9b)
         self.jobs[job.id] = job
         job_kind = "DRILL" if is_drill else "RECOVERY"
         for sid in known:
@@ -771,13 +932,23 @@ class DRSBackend:
         if problem:
             return None, problem
         instance = find_instance(target_id, self.region, self.account_id)
+        starts = server.launch_configuration.get("launchDisposition", "STARTED") == "STARTED"
+        denied = self.runtime.iam.launch_denial(getattr(job, "caller", None), self.region, self.account_id,
+                                                server.arn, server.tags, target_id,
+                                                instance_tags(self._ec2(), target_id), starts)
+        if denied:
+            return None, f"Launch into instance {target_id} failed: {denied}"
         volumes = self._swap_volumes(server, job, instance)
-        if server.launch_configuration.get("launchDisposition", "STARTED") == "STARTED":
+        if starts:
             instance.start()
         self._record_recovery_instance(server, job, instance.id, True, when, volumes)
         return instance.id, None
 
     def _launch_new(self, server, job, when):
+        denied = self.runtime.iam.launch_denial(getattr(job, "caller", None), self.region, self.account_id,
+                                                server.arn, server.tags)
+        if denied:
+            return None, f"Failed to launch the recovery instance: {denied}"
         ec2 = self._ec2()
         config = server.launch_configuration
         template = ec2.launch_templates[server.ec2_launch_template_id].latest_version().data
@@ -1042,7 +1213,10 @@ class DRSBackend:
             # The origin region already has a source server for this very instance (the original server on
             # re-protect, or the failback server of an earlier cycle): DRS resumes replicating it rather than
             # creating another one, which is why failback servers are tracked by awsInstanceID (section 7).
-            replication = Replication.started(now, self.config.durations, protecting.disk_bytes)
+            # Re-protection resumes the original FAILOVER server, whose replica is already in the staging
+            # area: DRS rescans it (RESCAN) rather than syncing it again.
+            replication = Replication.started(now, self.config.durations, protecting.disk_bytes,
+                                              rescan=protecting.direction == "FAILOVER")
             if protecting.staging and protecting.staging.get("source") is not None:
                 protecting.staging["source"].replication = replication
             protecting.replication = replication
@@ -1334,6 +1508,8 @@ class DRSRegistry:
     def __init__(self, runtime):
         self.runtime = runtime
         self._backends: dict[tuple[str, str], DRSBackend] = {}
+        # Answers remembered for idempotency tokens, DRS's and moto-served services' (idempotency.py).
+        self.idempotency = Store()
 
     def backend(self, account_id, region) -> DRSBackend:
         key = (account_id, region)
@@ -1359,3 +1535,4 @@ class DRSRegistry:
 
     def reset(self):
         self._backends.clear()
+        self.idempotency.clear()

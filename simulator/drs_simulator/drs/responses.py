@@ -8,8 +8,12 @@ from __future__ import annotations
 import base64
 import json
 
+from .. import idempotency
 from . import shapes
-from .exceptions import DRSError, NotImplementedOperation, ValidationException
+from .exceptions import ConflictException, DRSError, NotImplementedOperation, ValidationException
+
+_TOKEN_RESOURCE = {"CreateRecoveryPlan": "RECOVERY_PLAN", "CreateRecoveryPlanStep": "RECOVERY_PLAN_STEP",
+                   "StartRecoveryPlanExecution": "RECOVERY_PLAN_EXECUTION"}
 
 IMPLEMENTED = (
     "InitializeService", "DescribeSourceServers", "GetLaunchConfiguration", "UpdateLaunchConfiguration",
@@ -20,7 +24,8 @@ IMPLEMENTED = (
     "CreateExtendedSourceServer", "DescribeLaunchConfigurationTemplates", "UpdateLaunchConfigurationTemplate",
     "TagResource", "UntagResource", "ListTagsForResource", "CreateRecoveryPlan", "CreateRecoveryPlanStep",
     "ListRecoveryPlanSteps", "StartRecoveryPlanExecution", "GetRecoveryPlanExecution",
-    "ListRecoveryPlanExecutionSteps", "CancelRecoveryPlanExecution",
+    "ListRecoveryPlanExecutionSteps", "CancelRecoveryPlanExecution", "UpdateReplicationConfiguration",
+    "DisconnectSourceServer", "DeleteSourceServer", "StopFailback",
 )
 
 
@@ -60,13 +65,33 @@ class DRSResponse:
             params = shapes.parse_request(operation, labels, query_string, body)
             shapes.validate_input(operation, params)
             backend = self.registry.backend(account_id, region)
+            token = idempotency.token_member("drs", operation)
+            key = fingerprint = None
+            if token and params.get(token[0]):
+                # A repeated clientToken with the same input answers as the first call did; with another input
+                # it is a ConflictException (idempotency.py).
+                key = ("drs", account_id, region, operation, params[token[0]])
+                fingerprint = json.dumps(params, sort_keys=True)
+                now = backend.now.timestamp()
+                try:
+                    answer = self.registry.idempotency.lookup(key, fingerprint, operation, token[0], now)
+                except idempotency.TokenMismatch as mismatch:
+                    raise ConflictException(str(mismatch), resource_type=_TOKEN_RESOURCE.get(operation),
+                                            condition="IDEMPOTENT_PARAMETER_MISMATCH") from None
+                if answer is not None:
+                    return answer[0], dict(answer[1]), answer[2], operation
             result = getattr(self, _snake(operation))(backend, params)
             op_model = shapes.service_model().operation_model(operation)
             status = op_model.http.get("responseCode", 200)
             if status == 204:
-                return 204, {}, b"", operation
-            payload = json.dumps(shapes.to_wire(result or {})).encode()
-            return status, {"Content-Type": "application/json"}, payload, operation
+                answer = (204, {}, b"")
+            else:
+                payload = json.dumps(shapes.to_wire(result or {})).encode()
+                answer = (status, {"Content-Type": "application/json"}, payload)
+            if key is not None:
+                self.registry.idempotency.remember(key, fingerprint, (answer[0], dict(answer[1]), answer[2]),
+                                                   backend.now.timestamp())
+            return (*answer, operation)
         except DRSError as error:
             headers = {"Content-Type": "application/json", **error.headers()}
             return error.status, headers, json.dumps(error.body()).encode(), operation or _guess(path)
@@ -95,6 +120,15 @@ class DRSResponse:
 
     def get_replication_configuration(self, backend, params):
         return backend.get_replication_configuration(params["sourceServerID"])
+
+    def update_replication_configuration(self, backend, params):
+        return backend.update_replication_configuration(params)
+
+    def disconnect_source_server(self, backend, params):
+        return backend.source_server_dict(backend.disconnect_source_server(params["sourceServerID"]))
+
+    def delete_source_server(self, backend, params):
+        backend.delete_source_server(params["sourceServerID"])
 
     def describe_launch_configuration_templates(self, backend, params):
         items = backend.describe_launch_configuration_templates(set(params.get("launchConfigurationTemplateIDs") or []))
@@ -141,6 +175,9 @@ class DRSResponse:
 
     def delete_recovery_instance(self, backend, params):
         backend.delete_recovery_instance(params["recoveryInstanceID"])
+
+    def stop_failback(self, backend, params):
+        backend.stop_failback(params["recoveryInstanceID"])
 
     def reverse_replication(self, backend, params):
         return {"reversedDirectionSourceServerArn": backend.reverse_replication(params["recoveryInstanceID"])}
