@@ -19,6 +19,9 @@ def main(argv=None) -> int:
     serve.add_argument("--time-scale", type=float, default=1.0,
                        help="simulated seconds per real second (default 1: real time)")
     serve.add_argument("--quiet", action="store_true", help="do not log each HTTP request")
+    serve.add_argument("--iam", choices=("off", "enforce"), default=None,
+                       help="authorise every request against the caller's IAM policies (default: off, or the "
+                            "DRS_SIMULATOR_IAM environment variable)")
     estate = sub.add_parser("estate", help="print a generated estate (YAML) of any size")
     estate.add_argument("--servers", type=int, required=True)
     estate.add_argument("--waves", type=int, required=True)
@@ -61,7 +64,8 @@ def _serve(args) -> int:
     from .estate import EstateError, load_estate
     from .server import Runtime, SimulatorApp
 
-    runtime = Runtime(time_scale=args.time_scale)
+    runtime = Runtime(time_scale=args.time_scale,
+                      iam_enforce=None if args.iam is None else args.iam == "enforce")
     if args.estate:
         try:
             with open(args.estate, encoding="utf-8") as handle:

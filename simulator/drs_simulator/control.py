@@ -154,6 +154,20 @@ class ControlAPI:
         self.runtime.config.update(self._json(raw))
         return self.runtime.config.as_dict()
 
+    def get_iam(self, raw, query):
+        """IAM enforcement: on or off, and the requests (and DRS actions on the caller's behalf) it refused."""
+        iam = self.runtime.iam
+        return {"enforce": iam.enforce, "denials": list(iam.denials)}
+
+    def post_iam(self, raw, query):
+        data = self._json(raw)
+        unknown = set(data) - {"enforce"}
+        if unknown or not isinstance(data.get("enforce"), bool):
+            raise ControlError(400, 'body must be {"enforce": true|false}')
+        self.runtime.iam.enforce = data["enforce"]
+        self.runtime.iam.denials.clear()
+        return self.get_iam(raw, query)
+
     def post_estate(self, raw, query):
         if not raw:
             raise ControlError(400, "request body must be an estate document (YAML or JSON)")

@@ -22,13 +22,14 @@ from .config import SimConfig
 from .drs.models import DRSRegistry
 from .drs.responses import DRSResponse
 from .faults import FaultInjector
+from .iam.enforcer import IAMEnforcer
 from .requestlog import RequestLog
 
 
 class Runtime:
     """Everything the simulator knows besides moto's own backends."""
 
-    def __init__(self, time_scale: float = 1.0, config: SimConfig | None = None):
+    def __init__(self, time_scale: float = 1.0, config: SimConfig | None = None, iam_enforce: bool | None = None):
         self.lock = threading.RLock()
         self.clock = SimClock(time_scale)
         self.scheduler = Scheduler(self.clock)
@@ -36,6 +37,7 @@ class Runtime:
         self.faults = FaultInjector()
         self.log = RequestLog()
         self.drs = DRSRegistry(self)
+        self.iam = IAMEnforcer(self, iam_enforce)
         self.estate_summary: dict | None = None
 
     def reset(self):
@@ -47,6 +49,7 @@ class Runtime:
         self.faults.remove()
         self.log.clear()
         self.drs.reset()
+        self.iam.reset()
         self.estate_summary = None
 
 
@@ -147,6 +150,7 @@ class SimulatorApp:
             self.runtime.scheduler.run_due()
             account = _account_for(environ, access_key)
             body = _read_body(environ)
+            self.runtime.iam.identify(access_key, account, environ.get("HTTP_X_AMZ_SECURITY_TOKEN"))
             if service == "drs":
                 return self._serve_drs(environ, start_response, body, account, region)
             from .idempotency import serve as idempotent  # honours the model's idempotency tokens
@@ -163,7 +167,8 @@ class SimulatorApp:
         except Exception:
             operation = path.strip("/").split("/")[0] or "Unknown"
         started = time.perf_counter()
-        fault = self.runtime.faults.request_fault("drs", operation, account, region)
+        denial = self.runtime.iam.authorize("drs", operation, environ, body, account, region)
+        fault = denial or self.runtime.faults.request_fault("drs", operation, account, region)
         if fault is not None:
             status, headers, payload = _drs_fault_response(fault)
         else:
@@ -171,18 +176,27 @@ class SimulatorApp:
                 method, path, environ.get("QUERY_STRING", ""), body, account, region)
         self.runtime.log.record(service="drs", operation=operation, account=account, region=region,
                                 status=status, sim_time=self.runtime.clock.now(),
-                                fault=fault.id if fault else None, seconds=time.perf_counter() - started)
+                                fault=_fault_id(fault), seconds=time.perf_counter() - started)
         headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
         return _respond(start_response, status, headers, payload)
 
     def _serve_moto(self, environ, start_response, body, service, account, region):
         started = time.perf_counter()
         operation = _operation_for(environ, body)
-        fault = self.runtime.faults.request_fault(service, operation, account, region)
+        denial = self.runtime.iam.authorize(service, operation, environ, body, account, region)
+        fault = denial or self.runtime.faults.request_fault(service, operation, account, region)
+        if fault is None and service == "iam" and operation == "SimulatePrincipalPolicy":
+            from .iam.requests import request_params
+
+            status, xml = self.runtime.iam.simulate_principal_policy(request_params(environ, body))
+            self.runtime.log.record(service=service, operation=operation, account=account, region=region,
+                                    status=status, sim_time=self.runtime.clock.now(),
+                                    seconds=time.perf_counter() - started)
+            return _respond(start_response, status, {"Content-Type": "text/xml"}, xml.encode())
         if fault is not None:
             status, headers, payload = _moto_fault_response(fault, service, environ)
             self.runtime.log.record(service=service, operation=operation, account=account, region=region,
-                                    status=status, sim_time=self.runtime.clock.now(), fault=fault.id,
+                                    status=status, sim_time=self.runtime.clock.now(), fault=_fault_id(fault),
                                     seconds=time.perf_counter() - started)
             return _respond(start_response, status, headers, payload)
         captured = {}
@@ -207,6 +221,13 @@ def _respond(start_response, status, headers, body: bytes):
     headers["Content-Length"] = str(len(body))
     start_response(f"{status} {reason}", list(headers.items()))
     return [body]
+
+
+def _fault_id(fault):
+    """The request log's `fault` of an injected fault, or "iam-denied" for a request IAM refused."""
+    if fault is None:
+        return None
+    return getattr(fault, "id", None) or "iam-denied"
 
 
 def _drs_fault_response(fault):
