@@ -4,9 +4,11 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 
-# Operations whose names start like these read state and change nothing.
+# Operations whose names start like these read state and change nothing. IAM's SimulatePrincipalPolicy and
+# SimulateCustomPolicy only evaluate policies ("The simulation does not perform the API operations", IAM API
+# Reference).
 _READ_PREFIXES = ("Describe", "List", "Get", "Query", "Scan", "BatchGet", "Search", "Lookup", "Validate",
-                  "Estimate", "Detect", "Check")
+                  "Estimate", "Detect", "Check", "Simulate")
 # STS hands out credentials but changes no resource; a check-mode run may still assume roles.
 _READ_OPERATIONS = {("sts", "AssumeRole"), ("sts", "GetSessionToken"), ("sts", "GetCallerIdentity"),
                     ("sts", "AssumeRoleWithWebIdentity"), ("sts", "GetFederationToken")}
