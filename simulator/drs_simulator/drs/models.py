@@ -951,7 +951,9 @@ class DRSBackend:
             return None, f"Failed to launch the recovery instance: {denied}"
         ec2 = self._ec2()
         config = server.launch_configuration
-        template = ec2.launch_templates[server.ec2_launch_template_id].latest_version().data
+        # DRS launches the template's default version: tools that edit the template add a version and make it
+        # the default (CreateLaunchTemplateVersion + ModifyLaunchTemplate).
+        template = ec2.launch_templates[server.ec2_launch_template_id].default_version().data
         nic = (template.get("NetworkInterfaces") or [{}])[0]
         subnet_id = nic.get("SubnetId")
         if not subnet_id:
