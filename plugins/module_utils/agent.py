@@ -16,6 +16,7 @@ One command per instance (the installer arguments differ per instance), so a ref
 Planning reads and checks everything before the first SendCommand; check mode stops after the plan.
 """
 
+import datetime
 import time
 
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
@@ -25,6 +26,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DRSAPIError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ValidationError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.retry import call_non_idempotent
 
 DOCUMENTS = {"linux": "AWS-RunShellScript", "windows": "AWS-RunPowerShellScript"}
 # GetCommandInvocation statuses; Cancelling ends as Cancelled.
@@ -74,10 +76,47 @@ class SSMClient:
 
     @SSMErrorHandler.common_error_handler("send an SSM command to {instance_id}")
     def send_command(self, instance_id, document, commands, timeout_seconds, comment):
-        response = self._call("send_command", InstanceIds=[instance_id], DocumentName=document,
-                              Parameters={"commands": list(commands), "executionTimeout": [str(int(timeout_seconds))]},
-                              TimeoutSeconds=max(30, int(timeout_seconds)), Comment=comment[:100])
+        """The command ID. SendCommand is not idempotent (a second call runs the installer again): after a lost
+        response the command is looked for (find_command) before it is sent again."""
+        comment = comment[:100]
+        # SigV4 refuses a request signed more than 5 minutes off the service's clock (RequestTimeTooSkewed): a
+        # command this call sent was requested at most that long before the local "now".
+        since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
+
+        def sent():
+            command = self.find_command(instance_id, document, comment, commands, since)
+            return {"Command": command} if command else None
+
+        self.calls += 1
+        response = call_non_idempotent(
+            self.client, "send_command", sent, InstanceIds=[instance_id], DocumentName=document,
+            Parameters={"commands": list(commands), "executionTimeout": [str(int(timeout_seconds))]},
+            TimeoutSeconds=max(30, int(timeout_seconds)), Comment=comment)
         return response["Command"]["CommandId"]
+
+    def find_command(self, instance_id, document, comment, commands, since):
+        """The newest command of `document` sent to instance_id since `since` with this comment and these
+        commands (ListCommands filtered by instance, document and InvokedAfter; the filters are checked here
+        too), or None."""
+        params = {"InstanceId": instance_id, "MaxResults": 50,
+                  "Filters": [{"key": "InvokedAfter", "value": since.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                              {"key": "DocumentName", "value": document}]}
+        found = []
+        while True:
+            page = self._call("list_commands", **params)
+            for command in page.get("Commands") or []:
+                requested = command.get("RequestedDateTime")
+                if isinstance(requested, datetime.datetime) and requested.tzinfo is None:
+                    requested = requested.replace(tzinfo=datetime.timezone.utc)
+                if (command.get("DocumentName") == document and command.get("Comment") == comment
+                        and list((command.get("Parameters") or {}).get("commands") or []) == list(commands)
+                        and (not isinstance(requested, datetime.datetime) or requested >= since)):
+                    found.append(command)
+            if not page.get("NextToken"):
+                break
+            params["NextToken"] = page["NextToken"]
+        found.sort(key=lambda c: c.get("RequestedDateTime") or since)
+        return found[-1] if found else None
 
     @SSMErrorHandler.list_error_handler("read SSM command {command_id} on {instance_id}", default_value=None)
     def get_command_invocation(self, command_id, instance_id):

@@ -101,6 +101,8 @@ class EC2Client:
 
     @EC2ErrorHandler.common_error_handler("stop instances")
     def _stop(self, instance_ids):
+        # Safe to send again after a lost response: StopInstances of a stopping or stopped instance changes
+        # nothing and succeeds (EC2 API reference, StopInstances), and wait_for_state follows up anyway.
         for start in range(0, len(instance_ids), MAX_INSTANCE_IDS):
             self._call("stop_instances", InstanceIds=instance_ids[start:start + MAX_INSTANCE_IDS])
 
@@ -114,6 +116,8 @@ class EC2Client:
         """Tag instances AWSDRS=AllowLaunchingIntoThisInstance (failback: the original instances, which DRS
         itself records as the protected ones). Callers decide which instances; this only writes the tag."""
         ids = list(instance_ids)
+        # Safe to send again after a lost response: CreateTags of a tag already there overwrites it with the
+        # same value (EC2 API reference, CreateTags).
         for start in range(0, len(ids), MAX_INSTANCE_IDS):
             self._call("create_tags", Resources=ids[start:start + MAX_INSTANCE_IDS],
                        Tags=[{"Key": LAUNCH_INTO_TAG_KEY, "Value": LAUNCH_INTO_TAG_VALUE}])

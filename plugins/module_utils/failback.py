@@ -47,6 +47,7 @@ class ReverseReplication:
         self.recovery_drs = recovery_drs
         self.origin_drs = origin_drs
         self._known_origin_ids = None
+        self._instance_ids = {}
 
     def plan(self, recovery_instance_ids, execution_id=None, wave=None):
         """Read state; decide which recovery instances need ReverseReplication. No mutating call.
@@ -70,6 +71,7 @@ class ReverseReplication:
         # another one created it (DRS may also resume one of these, which keeps its own launch configuration).
         self._known_origin_ids = {s["sourceServerID"] for s in origin_servers}
         existing = failback_servers_by_instance(origin_servers)
+        self._instance_ids = {rid: records[rid].get("ec2InstanceID") or rid for rid in ids}
         reversed_servers = {rid: existing.get(records[rid].get("ec2InstanceID") or rid) for rid in ids}
         reversed_ids = [s["sourceServerID"] for s in reversed_servers.values() if s]
         launched = set()
@@ -105,7 +107,9 @@ class ReverseReplication:
         for entry in entries:
             entry.setdefault("created", False)
             if entry["needs_start"]:
-                arn = self.recovery_drs.reverse_replication(entry["recovery_instance_id"])
+                rid = entry["recovery_instance_id"]
+                arn = self.recovery_drs.reverse_replication(
+                    rid, find_reversed=lambda rid=rid: self.find_reversed_server_arn(rid))
                 entry["reversed_source_server_arn"] = arn
                 entry["reversed_source_server_id"] = server_id_from_arn(arn)
                 entry["created"] = self._known_origin_ids is not None and (
@@ -113,6 +117,22 @@ class ReverseReplication:
                 entry["needs_start"] = False
                 started.append(entry["recovery_instance_id"])
         return started
+
+    def find_reversed_server_arn(self, recovery_instance_id):
+        """The ARN of the origin-region source server that replicates this recovery instance's EC2 instance back
+        (identificationHints.awsInstanceID, as plan() finds it), when a ReverseReplication evidently reached it:
+        the server is new since plan() read the origin region, or it replicates (a server needs ReverseReplication
+        only when it is missing or its replication is stopped). None when no such server is found: the call
+        had no effect and is made again. The reversedDirectionSourceServerArn link is not used: it goes stale
+        across repeated failback cycles."""
+        instance_id = self._instance_ids.get(recovery_instance_id) or recovery_instance_id
+        candidates = [s for s in self.origin_drs.describe_source_servers() if source_instance_id(s) == instance_id]
+        candidates.sort(key=lambda s: s.get("replicationDirection") != "FAILBACK")
+        for server in candidates:
+            new = self._known_origin_ids is not None and server["sourceServerID"] not in self._known_origin_ids
+            if new or replication_info(server)[0] not in NOT_REPLICATING:
+                return server.get("arn")
+        return None
 
     def observe(self, entries, lag_threshold):
         """Refresh replication state and readiness of every entry with a reversed server (one batched read)."""

@@ -82,6 +82,7 @@ class RecoveryRunner:
     def __init__(self, drs, ec2):
         self.drs = drs
         self.ec2 = ec2
+        self._known_job_ids = set()
 
     def prepare(self, servers, execution_id=None, wave=None, retry_failed=True, stop_targets=True):
         """Read everything, validate, and decide; no mutating call. Raises ConfigurationError /
@@ -111,6 +112,7 @@ class RecoveryRunner:
         # Decide before checking: a target's state matters only for a server launched now. The target of a
         # server adopted from an earlier run is the recovered server itself, running since its launch.
         existing = execution_jobs(self.drs, execution_id, wave) if execution_id else []
+        self._known_job_ids = {j["jobID"] for j in existing}
         plan = plan_launches(ids, existing, retry_failed)
         launching = set(plan["launch"])
         problems = []
@@ -160,4 +162,6 @@ class RecoveryRunner:
     def start(self, server_ids, is_drill, execution_id=None, wave=None):
         mode = "drill" if is_drill else "recovery"
         tags = job_tags(execution_id, wave, mode) if execution_id else {}
-        return self.drs.start_recovery(server_ids, is_drill, tags)
+        # The jobs prepare() saw are older than this call: after a lost StartRecovery response none of them is
+        # taken for the job the call started (DRSClient.find_started_job).
+        return self.drs.start_recovery(server_ids, is_drill, tags, known_job_ids=self._known_job_ids)
