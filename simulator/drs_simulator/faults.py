@@ -3,18 +3,23 @@
 A fault spec (JSON, see docs/simulator.md):
     {"type": "throttle", "service": "drs", "operation": "DescribeJobs", "count": 3,
      "probability": 1.0, "seed": 7, "retry_after": 1}
-Request faults answer instead of the service; job faults make a phase fail for chosen servers;
-`replication_stall` and `job_never_ends` change what DRS reports over time.
+Request faults answer instead of the service; `response_lost` lets the service do the work and then closes the
+connection without a response (the client sees ConnectionClosedError); job faults make a phase fail for chosen
+servers; `replication_stall` and `job_never_ends` change what DRS reports over time.
 """
 from __future__ import annotations
 
 import itertools
 import random
+import socket
 
 REQUEST_FAULTS = ("throttle", "server_error", "access_denied")
+# Faults applied to the response of a request the service processed (successfully: status below 400).
+RESPONSE_FAULTS = ("response_lost",)
 JOB_PHASE_FAULTS = {"snapshot_failure": "SNAPSHOT", "conversion_failure": "CONVERSION", "launch_failure": "LAUNCH"}
 STATE_FAULTS = ("replication_stall", "job_never_ends")
-FAULT_TYPES = REQUEST_FAULTS + tuple(JOB_PHASE_FAULTS) + STATE_FAULTS
+FAULT_TYPES = REQUEST_FAULTS + RESPONSE_FAULTS + tuple(JOB_PHASE_FAULTS) + STATE_FAULTS
+_ANY_SERVICE = REQUEST_FAULTS + RESPONSE_FAULTS
 
 _DEFAULT_MESSAGES = {
     "throttle": "Rate exceeded",
@@ -43,7 +48,7 @@ class Fault:
         self.type = spec.get("type")
         if self.type not in FAULT_TYPES:
             raise FaultSpecError(f"fault type must be one of {', '.join(FAULT_TYPES)}; got {self.type!r}")
-        self.service = str(spec.get("service", "drs" if self.type not in REQUEST_FAULTS else "*")).lower()
+        self.service = str(spec.get("service", "drs" if self.type not in _ANY_SERVICE else "*")).lower()
         self.operation = spec.get("operation", "*")
         self.count = spec.get("count")
         if self.count is not None and (isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1):
@@ -61,7 +66,7 @@ class Fault:
         servers = spec.get("source_server_ids")
         if servers is not None and (not isinstance(servers, list) or not all(isinstance(s, str) for s in servers)):
             raise FaultSpecError("source_server_ids must be a list of source server IDs")
-        if servers and self.type in REQUEST_FAULTS:
+        if servers and self.type in _ANY_SERVICE:
             raise FaultSpecError(f"source_server_ids applies to job and replication faults, not to {self.type}")
         self.source_server_ids = set(servers) if servers else None
         self.account = spec.get("account")
@@ -130,6 +135,16 @@ class FaultInjector:
                 return fault
         return None
 
+    def response_fault(self, service, operation, account, region, status) -> Fault | None:
+        """A response_lost fault for the response the service gave (only a success is lost: the fault stands
+        for a call that did its work whose answer never reached the client)."""
+        if status >= 400:
+            return None
+        for fault in self._faults.values():
+            if fault.type in RESPONSE_FAULTS and fault._matches_scope(service, operation, account, region) and fault._roll():
+                return fault
+        return None
+
     def job_phase_fault(self, phase: str, source_server_id, account, region) -> Fault | None:
         for fault in self._faults.values():
             if JOB_PHASE_FAULTS.get(fault.type) != phase:
@@ -153,3 +168,23 @@ class FaultInjector:
 
     def consume(self, fault: Fault) -> bool:
         return fault._roll()
+
+
+def drop_response(environ) -> bool:
+    """Make the request's response never reach the client (a response_lost fault): shut its connection down.
+
+    werkzeug's server hands the WSGI app its connection as environ["werkzeug.socket"]; once it is shut down,
+    werkzeug's write of the status line fails and it treats the request as a dropped connection, while
+    everything the app did (and any answer it remembered for an idempotency token) stands. The client reads
+    end-of-stream where the status line should be: http.client's RemoteDisconnected, which botocore raises as
+    ConnectionClosedError (botocore.httpsession maps urllib3's ProtocolError to it), at once instead of after a
+    read timeout. Returns False when the app is not served by werkzeug's server (the response then goes out).
+    """
+    connection = environ.get("werkzeug.socket")
+    if connection is None:
+        return False
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    return True

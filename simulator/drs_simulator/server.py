@@ -21,7 +21,7 @@ from .clock import Scheduler, SimClock
 from .config import SimConfig
 from .drs.models import DRSRegistry
 from .drs.responses import DRSResponse
-from .faults import FaultInjector
+from .faults import FaultInjector, drop_response
 from .iam.enforcer import IAMEnforcer
 from .requestlog import RequestLog
 
@@ -174,10 +174,13 @@ class SimulatorApp:
         else:
             status, headers, payload, operation = self.drs.dispatch(
                 method, path, environ.get("QUERY_STRING", ""), body, account, region)
+            fault = self.runtime.faults.response_fault("drs", operation, account, region, status)
         self.runtime.log.record(service="drs", operation=operation, account=account, region=region,
                                 status=status, sim_time=self.runtime.clock.now(),
                                 fault=_fault_id(fault), seconds=time.perf_counter() - started)
         headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
+        if fault is not None and getattr(fault, "type", None) == "response_lost":
+            drop_response(environ)
         return _respond(start_response, status, headers, payload)
 
     def _serve_moto(self, environ, start_response, body, service, account, region):
@@ -206,9 +209,12 @@ class SimulatorApp:
             return start_response(status_line, headers, exc_info)
 
         payload = b"".join(self.moto(environ, capture))
+        lost = self.runtime.faults.response_fault(service, operation, account, region, captured.get("status", 500))
         self.runtime.log.record(service=service, operation=operation, account=account, region=region,
                                 status=captured.get("status", 500), sim_time=self.runtime.clock.now(),
-                                seconds=time.perf_counter() - started)
+                                fault=_fault_id(lost), seconds=time.perf_counter() - started)
+        if lost is not None:
+            drop_response(environ)
         return [payload]
 
 

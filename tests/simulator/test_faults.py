@@ -440,3 +440,64 @@ def test_job_never_ends(sim, estate):
     assert [p["launchStatus"] for p in job["participatingServers"]] == ["LAUNCHED"]
     later = drs.start_recovery(sourceServers=[{"sourceServerID": ids[2]}], isDrill=True)["job"]["jobID"]
     assert sim.run_job(drs, later)["status"] == "COMPLETED"
+
+
+# ------------------------------------------------------------------ response_lost: done, but no answer
+
+
+def test_drs_response_lost_starts_the_job_and_the_client_gets_no_response(sim, estate):
+    ids = [entry["source_server_id"] for entry in estate["servers"].values()]
+    drs = sim.client("drs", config=SINGLE_ATTEMPT)
+    fault = sim.add_fault(type="response_lost", service="drs", operation="StartRecovery", count=1)
+    sim.clear_requests()
+    with pytest.raises(botocore.exceptions.ConnectionClosedError):
+        drs.start_recovery(sourceServers=[{"sourceServerID": ids[0]}], isDrill=True, tags={"run": "lost"})
+    # The job was started all the same: DescribeJobs has it, with its server and tags.
+    jobs = [j for j in drs.describe_jobs()["items"] if j.get("tags", {}).get("run") == "lost"]
+    assert len(jobs) == 1
+    assert [p["sourceServerID"] for p in jobs[0]["participatingServers"]] == [ids[0]]
+    # A second StartRecovery of the same server is what a blind retry would do: DRS refuses it.
+    with pytest.raises(drs.exceptions.ConflictException):
+        drs.start_recovery(sourceServers=[{"sourceServerID": ids[0]}], isDrill=True)
+    # The fault ran out: the next call is answered.
+    assert drs.start_recovery(sourceServers=[{"sourceServerID": ids[1]}], isDrill=True)["job"]["jobID"]
+    attempts = _attempts(sim, service="drs")
+    assert attempts[0] == ("StartRecovery", 202, fault["id"])
+    assert [a for a in attempts if a[2]] == [attempts[0]]
+    assert next(f for f in _fault_list(sim) if f["id"] == fault["id"])["fired"] == 1
+
+
+def test_drs_response_lost_spares_refused_requests(sim, estate):
+    drs = sim.client("drs", config=SINGLE_ATTEMPT)
+    fault = sim.add_fault(type="response_lost", service="drs", operation="GetLaunchConfiguration", count=1)
+    with pytest.raises(drs.exceptions.ResourceNotFoundException):
+        drs.get_launch_configuration(sourceServerID="s-0000000000000dead")
+    assert next(f for f in _fault_list(sim) if f["id"] == fault["id"])["fired"] == 0
+    server_id = next(iter(estate["servers"].values()))["source_server_id"]
+    with pytest.raises(botocore.exceptions.ConnectionClosedError):
+        drs.get_launch_configuration(sourceServerID=server_id)
+
+
+@pytest.mark.parametrize("service,region", [("ec2", "us-east-1"), ("ssm", "us-east-1")])
+def test_moto_service_response_lost_does_the_work(sim, service, region):
+    client = sim.client(service, region=region, config=SINGLE_ATTEMPT)
+    operation = {"ec2": "CreateSecurityGroup", "ssm": "PutParameter"}[service]
+    fault = sim.add_fault(type="response_lost", service=service, operation=operation, count=1)
+    with pytest.raises(botocore.exceptions.ConnectionClosedError):
+        if service == "ec2":
+            client.create_security_group(GroupName="lost-answer", Description="created, answer lost")
+        else:
+            client.put_parameter(Name="/lost/answer", Value="stored", Type="String")
+    if service == "ec2":
+        groups = client.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["lost-answer"]}])
+        assert len(groups["SecurityGroups"]) == 1
+    else:
+        assert client.get_parameter(Name="/lost/answer")["Parameter"]["Value"] == "stored"
+    assert (operation, 200, fault["id"]) in _attempts(sim, service=service)
+
+
+def test_response_lost_refuses_source_server_ids(sim):
+    answer = sim.control("POST", "faults", {"type": "response_lost", "source_server_ids": ["s-1234567890abcdef0"]},
+                         expect=400)
+    assert "source_server_ids" in answer["error"]
+    assert _fault_list(sim) == []
