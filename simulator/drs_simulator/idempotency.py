@@ -32,6 +32,11 @@ import botocore.session
 
 # Seconds a token is remembered, by service (DynamoDB documents 10 minutes); others keep it for the run.
 TOKEN_LIFETIME = {"dynamodb": 600.0}
+# Members the API reference documents as idempotency tokens although the model gives them no trait:
+# CloudFormation's ClientRequestToken ("A unique identifier for this CreateStack request. Specify this token
+# if you plan to retry requests so that CloudFormation knows that you're not attempting to create a stack
+# with the same name", CreateStack API reference; likewise UpdateStack, DeleteStack and the stack-set calls).
+DOCUMENTED_TOKENS = {"cloudformation": "ClientRequestToken"}
 _MISMATCH_NAMES = ("IdempotentParameterMismatchException", "IdempotentParameterMismatch", "TokenAlreadyExistsException")
 
 
@@ -83,6 +88,7 @@ def _service_model(service):
 @functools.lru_cache(maxsize=1024)
 def token_member(service, operation):
     """(member name, wire name) of the operation's top-level idempotency-token member, or None."""
+    # The trait, read from the installed model, decides; DOCUMENTED_TOKENS adds what the model leaves out.
     model = _service_model(service)
     if model is None:
         return None
@@ -93,7 +99,7 @@ def token_member(service, operation):
     if shape is None:
         return None
     for name, member in shape.members.items():
-        if member.metadata.get("idempotencyToken"):
+        if member.metadata.get("idempotencyToken") or DOCUMENTED_TOKENS.get(service) == name:
             if model.protocol == "ec2":
                 wire = member.serialization.get("queryName") or _capitalize(member.serialization.get("name")) or name
             else:
