@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 from . import policy as iampolicy
@@ -147,6 +148,9 @@ class IAMEnforcer:
         if service == "sts" and operation == "GetCallerIdentity":
             return None  # always allowed (IAM User Guide: "GetCallerIdentity ... no permissions are required")
         params = iamrequests.request_params(environ, body)
+        path = environ.get("PATH_INFO", "")
+        if service == "drs" and path.startswith("/tags/"):  # TagResource, UntagResource, ListTagsForResource
+            params["resourceArn"] = unquote(path[len("/tags/"):])
         request = iamrequests.build(service, operation, params, region, account, self.runtime)
         decision = self.decide(principal, request.action, request.resources, request.context, region,
                                resource_context=request.resource_context)
@@ -189,8 +193,10 @@ class IAMEnforcer:
         if request.operation == "StartRecovery" and request.params.get("tags"):
             # Tag-on-create: tags given to a call that creates a resource also need drs:TagResource
             # (docs/DRS_BEHAVIOUR.md section 9b).
-            decision = self.decide(principal, "drs:TagResource", request.resources, request.context, region,
-                                   resource_context=request.resource_context)
+            # The job does not exist yet: its ARN pattern stands for it, with drs:CreateAction naming the call.
+            job = iamrequests.Resource(f"arn:aws:drs:{region}:{request.account}:job/*")
+            context = dict(request.context, **{"drs:createaction": ["StartRecovery"]})
+            decision = self.decide(principal, "drs:TagResource", [job], context, region)
             if not decision.allowed:
                 return self._deny(Denial(principal, "drs:TagResource", decision.resource, _reason(decision)))
         return None

@@ -224,13 +224,24 @@ def drs_arn(region, account, kind, resource_id) -> str:
 
 def _drs(operation, params, region, account, runtime=None):
     """DRS resources: source servers, recovery instances and jobs named in the request (with their tags)."""
+    # Only the resources an operation acts on: the top-level IDs (filters of Describe* calls name no resource,
+    # and those actions have no resource type in the Service Authorization Reference).
     arns = []
     ids = [item.get("sourceServerID") for item in params.get("sourceServers") or [] if isinstance(item, dict)]
     if params.get("sourceServerID"):
         ids.append(params["sourceServerID"])
     arns += [drs_arn(region, account, "source-server", i) for i in ids if i]
+    recovery_instances = list(params.get("recoveryInstanceIDs") or [])
     if params.get("recoveryInstanceID"):
-        arns.append(drs_arn(region, account, "recovery-instance", params["recoveryInstanceID"]))
+        recovery_instances.append(params["recoveryInstanceID"])
+    arns += [drs_arn(region, account, "recovery-instance", i) for i in recovery_instances]
+    for member, kind in (("launchConfigurationTemplateID", "launch-configuration-template"),
+                         ("replicationConfigurationTemplateID", "replication-configuration-template"),
+                         ("jobID", "job")):
+        if isinstance(params.get(member), str):
+            arns.append(drs_arn(region, account, kind, params[member]))
+    if params.get("resourceArn"):
+        arns.append(params["resourceArn"])
     context = {}
     tags = params.get("tags") if isinstance(params.get("tags"), dict) else {}
     if tags:
