@@ -11,6 +11,7 @@ LAUNCH_FAILED rawError. There is no LAUNCH_END event: wait for COMPLETED, not on
 (drs-service-facts section 5).
 """
 
+import re
 import time
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import RecoveryError
@@ -58,6 +59,27 @@ def failure_reasons(log_items):
                 reasons[server] = {"event": item["event"], "raw_error": data.get("rawError"),
                                    "time": item.get("logDateTime")}
     return reasons
+
+
+_NOT_AUTHORIZED = re.compile(r"User: (?P<principal>\S+) is not authorized to perform: (?P<action>[\w-]+:\w+)"
+                             r"(?: on resource: (?P<resource>\S+))?")
+
+
+def launch_remediation(raw_error):
+    """The fix for a launch DRS refused for lack of a permission, or None for any other failure.
+
+    DRS acts with the credentials of the identity that started the job: a launch into an existing instance detaches
+    and attaches its volumes and starts it as that identity, under aws:CalledVia drs.amazonaws.com
+    (docs/DRS_BEHAVIOUR.md section 9b). The job log names the action it was denied.
+    """
+    match = _NOT_AUTHORIZED.search(raw_error or "")
+    if not match:
+        return None
+    on = f" on {match.group('resource')}" if match.group("resource") else ""
+    return (f"Grant {match.group('action')}{on} to {match.group('principal')} (the identity that started the "
+            "recovery: DRS performs this action with its credentials, under the condition aws:CalledVia = "
+            "drs.amazonaws.com). The policies in extensions/iam/ include it (docs/SECURITY.md); preflight.yml checks "
+            "every permission of the run before it starts. Then run the play again with the same execution id.")
 
 
 class JobMonitor:
@@ -115,7 +137,7 @@ class JobMonitor:
                 error = RecoveryError(
                     f"DRS could not launch source server {server_id} in job {item['job_id']}: "
                     f"{reason.get('raw_error') or 'no reason in the job log'}",
-                    server=server_id, cause=reason.get("event"),
+                    server=server_id, cause=reason.get("event"), remediation=launch_remediation(reason.get("raw_error")),
                     details={"job_id": item["job_id"], "event": reason.get("event"),
                              "raw_error": reason.get("raw_error")})
                 item["error"] = error.to_dict()

@@ -12,6 +12,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import JobMonitor
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import counts
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import failure_reasons
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import launch_remediation
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import summarise
 
 from .fakes import FakeClock
@@ -211,3 +212,16 @@ def test_counts_and_failure_reasons():
     reasons = failure_reasons(log)
     assert set(reasons) == {sid(1), sid(2)}
     assert reasons[sid(1)] == {"event": "SNAPSHOT_FAIL", "raw_error": "a", "time": None}
+
+
+def test_a_launch_drs_was_denied_names_the_permission_the_identity_and_the_fix():
+    raw = ("Launch into instance i-0abc failed: User: arn:aws:sts::123456789012:assumed-role/DRSOrchestration/run "
+           "is not authorized to perform: ec2:AttachVolume on resource: "
+           "arn:aws:ec2:us-west-2:123456789012:instance/i-0abc because no identity-based policy allows the "
+           "ec2:AttachVolume action (called via drs.amazonaws.com)")
+    fix = launch_remediation(raw)
+    assert fix.startswith("Grant ec2:AttachVolume on arn:aws:ec2:us-west-2:123456789012:instance/i-0abc to "
+                          "arn:aws:sts::123456789012:assumed-role/DRSOrchestration/run")
+    assert "aws:CalledVia" in fix and "preflight.yml" in fix
+    assert launch_remediation("Failed to launch the recovery instance (injected fault)") is None
+    assert launch_remediation(None) is None
