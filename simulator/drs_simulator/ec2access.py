@@ -47,7 +47,11 @@ def platform_of(instance) -> str:
 
 
 def boot_mode_of(instance) -> str:
-    """EC2 boot mode; the simulator keeps it on the instance (moto does not model it)."""
+    """The boot mode the instance boots with (EC2's CurrentInstanceBootMode, see ec2defaults.py); without the
+    simulator's EC2 defaults installed, the instance's own boot mode or the instance type default."""
+    current = getattr(instance, "current_instance_boot_mode", None)
+    if current:
+        return current
     return getattr(instance, "boot_mode", None) or ("uefi" if instance.architecture == "arm64" else "legacy-bios")
 
 

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from . import cloudformation, ec2serialize, ec2tags
+from . import cloudformation, ec2defaults, ec2serialize, ec2tags
 from .clock import Scheduler, SimClock
 from .config import SimConfig
 from .drs.models import DRSRegistry
@@ -123,6 +123,7 @@ class SimulatorApp:
         self.runtime = runtime
         cloudformation.install()
         ec2tags.install()
+        ec2defaults.install()
         ec2serialize.install()
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.drs = DRSResponse(runtime.drs)
