@@ -140,13 +140,17 @@ def mirrored_context(context):
     return tuple(sorted(entries + extra))
 
 
-def resources_of(permission, partition, region, account, known, role_arns):
+def resources_of(permission, partition, region, account, known, role_arns, principal=None):
     """The resource ARNs to simulate a permission on: the actual ones where known, else its pattern (None: "*").
 
     known: {(service, resource type, region): [resource IDs]}, e.g. ("ec2", "instance", "us-west-2"): targets.
-    role_arns: the roles the run assumes (the resources of sts:AssumeRole)."""
+    role_arns: the roles the run assumes (the resources of sts:AssumeRole); principal: the identity simulated, the
+    resource of its own iam:SimulatePrincipalPolicy (a pattern may hold a policy variable such as ${aws:username},
+    which names no resource)."""
     if permission.action.lower() == "sts:assumerole" and role_arns:
         return tuple(sorted(role_arns))
+    if permission.action.lower() == "iam:simulateprincipalpolicy" and principal:
+        return (principal,)
     resource = permission.resource or "*"
     if resource == "*":
         return None
@@ -160,7 +164,7 @@ def resources_of(permission, partition, region, account, known, role_arns):
     return (formatted,)
 
 
-def plan_calls(table, needs, partition, account, workflows=None, known=None, role_arns=()):
+def plan_calls(table, needs, partition, account, workflows=None, known=None, role_arns=(), principal=None):
     """The SimulatePrincipalPolicy calls for one identity: its permissions grouped by (region, resources,
     context), in batches of ACTION_BATCH actions and RESOURCE_BATCH resources."""
     groups = {}
@@ -172,7 +176,7 @@ def plan_calls(table, needs, partition, account, workflows=None, known=None, rol
                 continue
             if permission.action.lower() == "sts:assumerole" and not role_arns:
                 continue  # no role to assume, no AssumeRole call
-            resources = resources_of(permission, partition, need.region, account, known, role_arns)
+            resources = resources_of(permission, partition, need.region, account, known, role_arns, principal)
             key = (need.region, resources, mirrored_context(permission.context))
             groups.setdefault(key, {}).setdefault(permission.action, []).append(permission)
     calls = []
@@ -274,7 +278,8 @@ class PermissionCheck:
             return entry
         entry["principal_arn"] = principal
         partition, account = _partition_account(principal)
-        calls = plan_calls(self.table, subject.needs, partition, account, self.workflows, known, role_arns)
+        calls = plan_calls(self.table, subject.needs, partition, account, self.workflows, known, role_arns,
+                           principal)
         for call in calls:
             try:
                 results = subject.client.simulate(principal, call.actions, call.resources, call.context)
@@ -282,7 +287,9 @@ class PermissionCheck:
                 if ClientError is None or not isinstance(error, ClientError):
                     raise
                 entry["error"] = self._simulate_error(subject, principal, error)
-                entry["_checks"].append(check(name, False, entry["error"]))
+                # A principal IAM does not know was not checked (nothing says a call would be denied): a warning.
+                severity = WARNING if _code(error) == "NoSuchEntity" else ERROR
+                entry["_checks"].append(check(name, False, entry["error"], severity=severity))
                 return entry
             entry["simulate_calls"] += 1
             entry["actions_checked"] += len(call.actions)
@@ -306,16 +313,23 @@ class PermissionCheck:
                     f"{_json(self_simulation_statement(principal))}, or skip the check with check_permissions=false "
                     "(drs_preflight_check_permissions=false)")
         if code == "NoSuchEntity":
-            return (f"the {subject.label}'s policies could not be simulated: IAM knows no {principal} (NoSuchEntity; "
-                    "a role with a path is found only through its full ARN: give that ARN as the role option)")
+            return (f"the {subject.label}'s permissions were not checked: IAM knows no {principal} (NoSuchEntity; "
+                    "a role with a path is found only through its full ARN, which the session ARN does not show: run "
+                    "as a role given by its full ARN, or as an IAM user)")
         return (f"the {subject.label}'s policies could not be simulated (iam:SimulatePrincipalPolicy: {code}); its "
                 "permissions were not checked")
 
     def _finding(self, subject, principal, partition, account, call, action, denials):
         permissions = call.permissions.get(action) or []
-        first = permissions[0] if permissions else None
-        statement = self.statement_for(first, partition, call.region, account) if first else None
         resources = sorted({r for r, _d, _m in denials if r})
+        chosen = _covering(permissions, resources, partition, call.region, account)
+        statement = None
+        if chosen is not None:
+            statement = dict(self.statement_for(chosen, partition, call.region, account))
+            if not _covers(chosen, resources, partition, call.region, account):
+                # The statement's pattern does not name these resources (a role of another name, the identity
+                # itself): the statement to add names them.
+                statement["Resource"] = resources[0] if len(resources) == 1 else resources
         decisions = sorted({d for _r, d, _m in denials if d})
         missing = sorted({k for _r, _d, m in denials for k in m})
         reasons = sorted({p.reason for p in permissions if p.reason})
@@ -329,6 +343,27 @@ class PermissionCheck:
                 "action": action, "resources": resources, "decisions": decisions, "missing_context": missing,
                 "via": sorted({p.via for p in permissions}), "reasons": reasons, "statement": statement,
                 "message": text}
+
+
+def _pattern_matches(pattern, arn):
+    # IAM resource patterns: * and ? wildcards (IAM User Guide, "IAM JSON policy elements: Resource").
+    return re.fullmatch(".*".join(".".join(re.escape(p) for p in part.split("?")) for part in pattern.split("*")),
+                        arn) is not None
+
+
+def _covers(permission, resources, partition, region, account):
+    resource = (permission.resource or "*").format(partition=partition, region=region, account=account)
+    if "${" in resource:
+        return False
+    return all(r == "*" and resource == "*" or _pattern_matches(resource, r) for r in resources)
+
+
+def _covering(permissions, resources, partition, region, account):
+    """The permission whose resource covers the denied resources (the first one when none does)."""
+    for permission in permissions:
+        if _covers(permission, resources, partition, region, account):
+            return permission
+    return permissions[0] if permissions else None
 
 
 def _code(error):

@@ -214,6 +214,7 @@ class ReadinessEvaluator:
     def _server(self, name, wave, found, by_id):
         kind, entry = found or ("unmatched", {"reason": "not considered by the match"})
         row = {"name": name, "wave": wave, "source_server_id": entry.get("source_server_id"),
+               "source_instance_id": entry.get("source_instance_id"),
                "target_instance_id": entry.get("target_instance_id"), "matched_by": entry.get("matched_by"),
                "name_from": entry.get("name_from"), "replication_state": None, "lag_seconds": None, "drift": {}}
         checks = []

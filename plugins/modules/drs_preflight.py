@@ -24,6 +24,15 @@ description:
   - The group is ready when every wave is, the source servers replicating in the recovery account and region are
     at most O(max_replicating_servers) and, with O(protection_group), the state tables exist and no execution holds
     the protection group's lock.
+  - With O(check_permissions=true) (the default) it also checks, through C(iam:SimulatePrincipalPolicy), that each
+    identity of the run may make every call the run will make, that is the orchestrator (the credentials the module runs
+    with), the role O(target_role_arn) in the recovery region and, when set, the role O(source_role_arn) in the
+    primary region. The calls checked are the collection's own, their dependent actions and the calls DRS makes with
+    the caller's credentials (C(aws:CalledVia)), on the actual launch-into targets, originals and source servers
+    where they are known, with the tags the run requires on them. Each denied action makes the group not ready,
+    naming the action, the identity, the region and the policy statement to add (RV(permissions)). An identity that
+    may not simulate its own policies is reported with the statement that lets it. Nothing is changed, the
+    simulation only evaluates policies.
   - A server named in two waves is refused. The module does not fail when something is not ready; the caller
     decides from RV(ready) (the preflight playbook fails).
 author:
@@ -86,6 +95,21 @@ options:
     description: The prefix of the state tables, read only with O(protection_group).
     type: str
     default: drs-orchestration
+  check_permissions:
+    description:
+      - Check with C(iam:SimulatePrincipalPolicy) that every identity of the run may make every call of the run
+        (see the description); a denied action makes the group not ready.
+      - Each identity simulates its own policies, so it needs C(iam:SimulatePrincipalPolicy) on itself (the shipped
+        policies grant it); set C(false) to skip the check, for example where that cannot be granted.
+    type: bool
+    default: true
+  permission_workflows:
+    description:
+      - The workflows whose calls O(check_permissions) checks; every workflow when not given.
+      - For example C([failover, preflight, report]) before a failover whose failback is run with other credentials.
+    type: list
+    elements: str
+    choices: [failover, failback, drill, drill_cleanup, preflight, state_tables, report, metrics, agent]
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
   - elasticdr.orchestration.primary_region
@@ -244,22 +268,55 @@ lag_threshold:
   returned: always
   type: float
 summary:
-  description: The report as lines for the screen, a table per wave.
+  description: The report as lines for the screen, a table per wave (and the permission check's findings).
   returned: always
   type: list
   elements: str
+permissions:
+  description: The permission check; its findings are also group checks and RV(reasons).
+  returned: when O(check_permissions=true)
+  type: dict
+  contains:
+    passed:
+      description: Whether no identity was denied an action (and every identity could be checked).
+      type: bool
+    identities:
+      description:
+        - One entry per identity, with C(identity) (C(orchestrator), C(target role), C(source role)),
+          C(caller_arn), C(principal_arn) (the user or role simulated), C(regions), C(actions_checked),
+          C(simulate_calls), C(denied) and C(error) (why it could not be checked, or null).
+      type: list
+      elements: dict
+    denied:
+      description:
+        - Every denied action, with C(identity), C(principal_arn), C(region), C(account), C(action), C(resources),
+          C(decisions), C(missing_context), C(via), C(reasons), C(statement) (the IAM policy statement to add) and
+          C(message).
+      type: list
+      elements: dict
+    reasons:
+      description: The findings that make the group not ready.
+      type: list
+      elements: str
+    warnings:
+      description: Identities that could not be simulated but are not failures (the root user, a federated user).
+      type: list
+      elements: str
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.iam import IAMClient
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import LaunchSettings
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching import InstanceMatcher
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.pairs import check_protection_group
+from ansible_collections.elasticdr.orchestration.plugins.module_utils import permission_check
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.readiness import Quotas
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.readiness import ReadinessEvaluator
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.readiness import summary_lines
 
 
 def preflight(module):
@@ -280,9 +337,50 @@ def preflight(module):
     report = ReadinessEvaluator(drs, matcher, settings, lag_threshold=params["lag_threshold"], quotas=quotas,
                                 fail_on_drift=params["fail_on_drift"], store=store,
                                 protection_group=params["protection_group"]).evaluate(params["waves"])
+    if params["check_permissions"]:
+        add_permissions(report, check_permissions(module, connections, report))
     for note in report["notes"]:
         module.warn(note)
     return dict(changed=False, **report)
+
+
+def check_permissions(module, connections, report):
+    """The permission check of every identity of the run (module_utils/permission_check.py)."""
+    params = module.params
+    connector = connections.connector
+    recovery_region = connections.region
+    primary_region = params["source_region"]
+    roles = {"target role": connections.target_role, "source role": connections.source_role}
+    subjects = []
+    for label, role_arn, needs in permission_check.subjects_needs(connections.target_role[0],
+                                                                  connections.source_role[0], primary_region,
+                                                                  recovery_region):
+        external_id = roles[label][1] if label in roles else None
+        # An identity simulates its own policies, with its own credentials (IAM is global: any region's client).
+        client = IAMClient(connector.client("iam", role_arn=role_arn, external_id=external_id),
+                           connector.client("sts", role_arn=role_arn, external_id=external_id),
+                           retry=connector.retry_decorator)
+        subjects.append(permission_check.Subject(label, client, role_arn, needs))
+    rows = [row for wave in report["waves"] for row in wave["servers"]]
+    known = {
+        ("ec2", "instance", recovery_region): [r["target_instance_id"] for r in rows if r.get("target_instance_id")],
+        ("drs", "source-server", recovery_region): [r["source_server_id"] for r in rows if r.get("source_server_id")],
+    }
+    if primary_region and primary_region != recovery_region:
+        known[("ec2", "instance", primary_region)] = [r["source_instance_id"] for r in rows
+                                                      if r.get("source_instance_id")]
+    return permission_check.PermissionCheck(workflows=params["permission_workflows"]).run(subjects, known=known)
+
+
+def add_permissions(report, permissions):
+    """The permission findings as group checks of the readiness report."""
+    report["permissions"] = {k: permissions[k] for k in ("passed", "identities", "denied", "reasons", "warnings")}
+    report["checks"].extend(permissions["checks"])
+    report["reasons"].extend(permissions["reasons"])
+    report["notes"].extend(permissions["warnings"])
+    report["ready"] = report["ready"] and permissions["passed"]
+    lines = summary_lines(report)
+    report["summary"] = lines[:-1] + permission_check.summary_lines(permissions) + lines[-1:]
 
 
 def main():
@@ -300,6 +398,9 @@ def main():
             max_replicating_servers={"type": "int", "default": 300},
             protection_group={"type": "str"},
             table_prefix={"type": "str", "default": "drs-orchestration"},
+            check_permissions={"type": "bool", "default": True},
+            permission_workflows={"type": "list", "elements": "str",
+                                  "choices": list(permission_check.ALL_WORKFLOWS)},
         ),
         supports_check_mode=True,
     )
