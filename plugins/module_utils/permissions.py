@@ -112,8 +112,12 @@ def _drs_launch_permissions(identity, workflows):
     _grant("DRSLaunchIntoTaggedTargets", identity, ("ec2:DetachVolume", "ec2:AttachVolume", "ec2:StartInstances"),
            INSTANCES, "DRS swaps the launch-into target's volumes and starts it as the caller (tagged targets only).",
            workflows, via="drs", context=(VIA_DRS, LAUNCH_INTO_EC2))
-    _grant("DRSCreatesTheRecoveryInstance", identity, ("drs:CreateRecoveryInstanceForDrs", "drs:ListTagsForResource"),
+    _grant("DRSCreatesTheRecoveryInstance", identity, "drs:CreateRecoveryInstanceForDrs",
            SOURCE_SERVERS, "DRS registers the launched-into target as the server's recovery instance as the caller.",
+           workflows, via="dependent", context=(VIA_DRS,))
+    # drs:ListTagsForResource supports no resource type (Service Authorization Reference): Resource "*".
+    _grant("DRSReadsTagsForTheLaunch", identity, "drs:ListTagsForResource", "*",
+           "DRS reads the source server's tags for the launch as the caller (dependent action of StartRecovery).",
            workflows, via="dependent", context=(VIA_DRS,))
     _grant("DRSVolumesOfTheLaunch", identity, ("ec2:AttachVolume", "ec2:DetachVolume", "ec2:CreateVolume",
                                                "ec2:DeleteVolume", "ec2:CreateSnapshot"),
@@ -135,17 +139,23 @@ def _drs_launch_permissions(identity, workflows):
     _grant("DRSPreparesTheLaunchIntoTarget", identity, ("ec2:StopInstances", "ec2:ModifyInstanceAttribute"), INSTANCES,
            "DRS stops and adjusts the launch-into target as the caller (dependent actions; tagged targets only).",
            workflows, via="dependent", context=(VIA_DRS, LAUNCH_INTO_EC2))
+    # ec2:DescribeInstanceAttribute requires the instance resource type (Service Authorization Reference).
+    _grant("DRSReadsInstanceAttributes", identity, "ec2:DescribeInstanceAttribute", INSTANCES,
+           "DRS reads the instances' attributes for the launch (dependent action of StartRecovery).",
+           workflows, via="dependent", context=(VIA_DRS,))
     _grant("DRSSecurityGroupsOfTheLaunch", identity, ("ec2:AuthorizeSecurityGroupEgress",
                                                       "ec2:AuthorizeSecurityGroupIngress",
                                                       "ec2:RevokeSecurityGroupEgress"),
            SECURITY_GROUPS, "DRS adjusts the security groups of the launch (dependent actions of StartRecovery).",
            workflows, via="dependent", context=(VIA_DRS,))
-    _grant("DRSRunsInstancesOfTheLaunch", identity, "ec2:RunInstances", "*",
+    _grant("DRSRunsInstancesOfTheLaunch", identity, "ec2:RunInstances",
+           (INSTANCES, VOLUMES, SNAPSHOTS, _ARN + ":ec2:{region}::image/*", _ARN + ":ec2:{region}:{account}:subnet/*",
+            _ARN + ":ec2:{region}:{account}:network-interface/*", SECURITY_GROUPS, LAUNCH_TEMPLATES),
            "DRS runs the conversion and recovery instances of a launch (dependent action of StartRecovery).",
            workflows, via="dependent", context=(VIA_DRS,))
     _grant("DRSReadsEC2ForTheLaunch", identity,
            ("ec2:DescribeAccountAttributes", "ec2:DescribeAvailabilityZones", "ec2:DescribeImages",
-            "ec2:DescribeInstanceAttribute", "ec2:DescribeInstanceStatus", "ec2:DescribeInstanceTypes",
+            "ec2:DescribeInstanceStatus", "ec2:DescribeInstanceTypes",
             "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups",
             "ec2:DescribeSnapshots", "ec2:DescribeSubnets", "ec2:DescribeVolumes"),
            "*", "DRS reads the EC2 resources of the launch (dependent actions of StartRecovery).",

@@ -5,7 +5,7 @@
   (extensions/iam/), and the policies grant exactly the actions docs/SECURITY.md lists, no more;
 - in a multi-account failover, the calls made in the recovery account are covered by the target-account policy
   alone, and the calls made by the orchestrating identity by the orchestrator policy alone;
-- EC2 stop/start is granted only on instances tagged AWSDRS=AllowLaunchingIntoThisInstance;
+- EC2 stop/start is granted only on instances tagged AWSDRS=AllowLaunchingIntoThisInstance (start only through DRS);
 - no secret key or session token appears in any output, report or DynamoDB record of a run.
 """
 import json
@@ -55,9 +55,13 @@ def _documented():
     return tables
 
 
+# "No permissions are required to perform this operation" (STS API Reference, GetCallerIdentity).
+NO_PERMISSION_NEEDED = {"sts:GetCallerIdentity"}
+
+
 def _called(sim, account=None):
     return {f"{PREFIX[c['service']]}:{c['operation']}" for c in sim.requests()
-            if account is None or c["account"] == account}
+            if account is None or c["account"] == account} - NO_PERMISSION_NEEDED
 
 
 def _playbook(sim, tmp_path, name, inventory, *args):
@@ -73,12 +77,22 @@ def test_the_policies_grant_exactly_what_they_document_and_stop_only_tagged_inst
         assert set(actions) == documented[os.path.basename(path)], path
     for path in (ORCHESTRATOR, TARGET):
         actions = _actions(path)
-        # DRS starts the instances it launches into; the collection only stops, and only tagged targets.
-        assert "ec2:StartInstances" not in actions and "ec2:TerminateInstances" not in actions
-        assert "drs:TerminateRecoveryInstances" not in actions
+        # A launched-into instance is never terminated, not even by DRS on the caller's behalf.
+        assert "ec2:TerminateInstances" not in actions and "drs:TerminateRecoveryInstances" not in actions
+        # DRS starts the instances it launches into, as the caller: only through DRS, only tagged targets.
+        for statement in actions["ec2:StartInstances"]:
+            assert statement["Condition"] == {
+                "ForAnyValue:StringEquals": {"aws:CalledVia": ["drs.amazonaws.com"]},
+                "StringEquals": {"ec2:ResourceTag/AWSDRS": "AllowLaunchingIntoThisInstance"}}, path
         for statement in actions["ec2:StopInstances"]:
-            assert statement["Condition"] == {"StringEquals": {
-                "aws:ResourceTag/AWSDRS": "AllowLaunchingIntoThisInstance"}}, path
+            condition = statement["Condition"]
+            tag = condition.get("StringEquals", {})
+            assert (tag.get("aws:ResourceTag/AWSDRS") or tag.get("ec2:ResourceTag/AWSDRS")) == \
+                "AllowLaunchingIntoThisInstance", path
+    # The orchestrator stops and tags only originals already in a wave (it cannot set drs:wave itself).
+    for statement in _actions(ORCHESTRATOR)["ec2:StopInstances"] + _actions(ORCHESTRATOR)["ec2:CreateTags"]:
+        if "aws:CalledVia" not in json.dumps(statement):
+            assert statement["Condition"]["StringLike"] == {"aws:ResourceTag/drs:wave": "*"}
     # The orchestrator reaches other accounts only through roles that require an ExternalId (the trust policy).
     trust = json.load(open(os.path.join(IAM, "target-account-trust-policy.json"), encoding="utf-8"))
     (statement,) = trust["Statement"]
@@ -112,7 +126,7 @@ def test_the_whole_job_needs_nothing_beyond_the_policies_and_leaks_no_secret(sim
 def _unused_on_purpose():
     """Granted actions the demo job does not reach (documented in docs/SECURITY.md with the reason)."""
     text = open(DOC, encoding="utf-8").read()
-    return set(re.findall(r"^\| `([a-z0-9-]+:[A-Za-z0-9]+)` \|[^|]*\| not in the demo", text, re.M))
+    return set(re.findall(r"^\| `([a-z0-9-]+:[A-Za-z0-9]+)` \|.*\| not in the demo[^|]*\|$", text, re.M))
 
 
 def _all_items(sim, account="123456789012"):
@@ -142,3 +156,53 @@ def test_calls_in_each_account_are_covered_by_that_accounts_policy(sim, tmp_path
     assert execution_id in records
     for text in (proc.stdout, proc.stderr, records):
         assert SESSION_TOKEN_PREFIX not in text and SECRET_KEY not in text
+
+
+# Modules whose result holds session credentials, and the text that gives credentials away in a fact.
+CREDENTIAL_MODULES = {"amazon.aws.sts_assume_role", "sts_assume_role", "amazon.aws.sts_session_token",
+                      "sts_session_token", "community.aws.sts_assume_role", "community.aws.sts_session_token"}
+CREDENTIAL_TEXT = re.compile(r"sts_creds|secret_key|session_token|access_key|SecretAccessKey|SessionToken|"
+                             r"drs_role_credentials'")
+
+
+def _tasks(items):
+    for item in items or []:
+        if not isinstance(item, dict):
+            continue
+        yield item
+        for key in ("block", "rescue", "always", "tasks", "pre_tasks", "post_tasks", "handlers"):
+            yield from _tasks(item.get(key))
+
+
+def _credential_leaks(where, items):
+    """Tasks that would put credentials into host variables: a registered credential module, or a set_fact whose
+    value holds credentials or the credentials lookup."""
+    leaks = []
+    for task in _tasks(items):
+        name = task.get("name", "?")
+        modules = [k for k in task if k in CREDENTIAL_MODULES]
+        if modules and "register" in task:
+            leaks.append(f"{where}: {name!r} registers the result of {modules[0]}")
+        for key in ("ansible.builtin.set_fact", "set_fact", "ansible.builtin.set_stats", "set_stats"):
+            if key in task and CREDENTIAL_TEXT.search(json.dumps(task[key])):
+                leaks.append(f"{where}: {name!r} sets credentials as a fact")
+    return leaks
+
+
+def test_no_role_or_playbook_puts_session_credentials_into_host_variables():
+    # the check finds what it looks for
+    old_way = [{"name": "assume", "amazon.aws.sts_assume_role": {"role_arn": "r"}, "register": "creds"},
+               {"block": [{"name": "keep", "ansible.builtin.set_fact": {"k": "{{ creds.sts_creds.secret_key }}"}}]}]
+    assert len(_credential_leaks("example", old_way)) == 2
+    leaks, files = [], 0
+    for top in ("roles", "playbooks"):
+        for folder, _dirs, names in os.walk(os.path.join(ROOT, top)):
+            for name in names:
+                if not name.endswith((".yml", ".yaml")) or os.sep + "files" + os.sep in folder + os.sep:
+                    continue
+                path = os.path.join(folder, name)
+                content = yaml.safe_load(open(path, encoding="utf-8"))
+                if isinstance(content, list):
+                    files += 1
+                    leaks += _credential_leaks(os.path.relpath(path, ROOT), content)
+    assert files > 5 and leaks == [], leaks
