@@ -256,3 +256,16 @@ def test_simulate_principal_policy_answers_from_the_same_evaluator(sim):
         iam.simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:user/missing",
                                       ActionNames=["drs:StartRecovery"])
     assert _code(error)[0] == "NoSuchEntity"
+
+
+def test_put_metric_data_only_in_the_namespace_the_condition_names(enforced):
+    sim = enforced
+    session = _user(sim, "publisher", _allow(["cloudwatch:PutMetricData"], "*",
+                                             {"StringEquals": {"cloudwatch:namespace": "ElasticDR/Orchestration"}}))
+    cloudwatch = _client(sim, session, "cloudwatch")
+    cloudwatch.put_metric_data(Namespace="ElasticDR/Orchestration", MetricData=[{"MetricName": "m", "Value": 1}])
+    with pytest.raises(ClientError) as error:
+        cloudwatch.put_metric_data(Namespace="Other", MetricData=[{"MetricName": "m", "Value": 1}])
+    assert "cloudwatch:PutMetricData" in _code(error)[1]
+    metrics = sim.client("cloudwatch").list_metrics(MetricName="m")["Metrics"]
+    assert {m["Namespace"] for m in metrics} == {"ElasticDR/Orchestration"}

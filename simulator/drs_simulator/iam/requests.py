@@ -263,7 +263,7 @@ def _drs(operation, params, region, account, runtime=None):
 
 
 _BUILDERS = {"ec2": _ec2, "ssm": _ssm, "dynamodb": _dynamodb, "cloudformation": _cloudformation, "sts": _sts,
-             "iam": _iam, "monitoring": _cloudwatch}
+             "iam": _iam, "monitoring": _cloudwatch, "cloudwatch": _cloudwatch}
 
 
 def build(service, operation, params, region, account, runtime=None) -> Request:
