@@ -1,6 +1,6 @@
 """Tunable simulator behaviour: phase durations, quotas, and the choices for undocumented behaviour.
 
-Durations are simulated seconds. Defaults follow the field timings in drs-service-facts.md section 5:
+Durations are simulated seconds. Defaults follow the field timings in docs/DRS_BEHAVIOUR.md section 5:
 a launch-into failover of an 8 GiB server takes about 10 minutes; failback with reverse replication
 about 45 minutes, growing with disk size.
 """
@@ -32,7 +32,7 @@ class Durations:
 
 @dataclasses.dataclass
 class Quotas:
-    # User guide / quota table values (drs-service-facts.md section 2); configurable because
+    # User guide / quota table values (docs/DRS_BEHAVIOUR.md section 2); configurable because
     # sources disagree and accounts can raise them.
     servers_per_job: int = 100
     concurrent_jobs: int = 20
@@ -42,7 +42,7 @@ class Quotas:
 
 @dataclasses.dataclass
 class Behaviour:
-    """Choices standing in for undocumented DRS behaviour (drs-service-facts.md section 10)."""
+    """Choices standing in for undocumented DRS behaviour (docs/DRS_BEHAVIOUR.md section 10)."""
 
     # StartRecovery with an unknown source server: "skip" starts the job without it and logs
     # SERVER_SKIPPED; "conflict" refuses the whole call with ConflictException.

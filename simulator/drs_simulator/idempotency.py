@@ -13,7 +13,7 @@ refused with the error the service documents:
   for 10 minutes, after which the request is new.
 - CloudFormation: ``TokenAlreadyExistsException`` (modelled error of CreateStack and the other calls with a
   ``ClientRequestToken``).
-- DRS: ``ConflictException``.
+- DRS: ``ConflictException`` (AWS documents no answer for DRS; docs/DRS_BEHAVIOUR.md section 11).
 - Any other service: the operation's modelled error whose name says idempotent/token mismatch, else
   ``IdempotentParameterMismatch``.
 

@@ -4,7 +4,7 @@ botocore's parser is lenient: it drops members it does not know, never checks en
 would turn an epoch number into a timestamp. A client built on a stricter SDK (or on the next model
 version) would not be so forgiving, so the conformance suite checks the wire itself: types, required
 members, enum values, string patterns (``re.fullmatch``, as the model's patterns are whole-value
-patterns), length and range limits, ISO-8601 timestamp strings (drs-service-facts.md section 1) and no
+patterns), length and range limits, ISO-8601 timestamp strings (docs/DRS_BEHAVIOUR.md section 1) and no
 members the shape does not define. Every problem names its JSON path, e.g. ``$.items[0].arn``.
 """
 from __future__ import annotations

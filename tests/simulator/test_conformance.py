@@ -6,7 +6,7 @@ and through the AWS CLI (``aws drs <op> --cli-input-json``). Both are checked ag
 the HTTP status against ``http.responseCode`` and the body against the output shape (shapecheck.py).
 Then the error wire format of every modelled error class the simulator produces, the server-side
 validation botocore leaves to the service, unimplemented operations, and pagination
-(drs-service-facts.md sections 1 and 2).
+(docs/DRS_BEHAVIOUR.md sections 1 and 2).
 """
 from __future__ import annotations
 
@@ -628,7 +628,7 @@ def _stop_failback(ctx):
 
 
 def test_model_status_codes_are_the_documented_ones():
-    """expected_status reads the model; pin the codes of drs-service-facts.md section 1 so a model change shows."""
+    """expected_status reads the model; pin the codes of docs/DRS_BEHAVIOUR.md section 1 so a model change shows."""
     documented = {"CreateRecoveryPlan": 201, "CreateRecoveryPlanStep": 201, "CreateExtendedSourceServer": 201,
                   "StartRecoveryPlanExecution": 201, "StartRecovery": 202, "InitializeService": 204,
                   "DeleteJob": 204, "DescribeJobs": 200, "ListStagingAccounts": 200}

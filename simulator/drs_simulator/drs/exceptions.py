@@ -1,6 +1,6 @@
 """DRS errors as the service sends them: status, ``x-amzn-ErrorType`` and the modelled body members.
 
-The table of shapes and status codes follows the botocore model (drs-service-facts.md section 1).
+The table of shapes and status codes follows the botocore model (docs/DRS_BEHAVIOUR.md section 1).
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ class ConflictException(DRSError):
 
     def __init__(self, message, resource_type=None, resource_id=None, condition="CONFLICT"):
         # The `code` member of a real ConflictException carries undocumented condition text;
-        # clients must match on the class and resourceType (drs-service-facts.md section 1).
+        # clients must match on the class and resourceType (docs/DRS_BEHAVIOUR.md section 1).
         super().__init__(message, code=condition, resourceId=resource_id, resourceType=resource_type)
 
 

@@ -1,7 +1,7 @@
 """The DRS backend: source servers, launch configurations, jobs, recovery instances, failback,
 staging accounts and recovery plans, sharing moto's EC2 state.
 
-Every rule cites drs-service-facts.md (section numbers in comments). Work that takes time in DRS
+Every rule cites docs/DRS_BEHAVIOUR.md (section numbers in comments). Work that takes time in DRS
 (snapshot, conversion, launch, replication) is scheduled on the simulator's clock; nothing changes
 between requests.
 """
@@ -409,6 +409,7 @@ class DRSBackend:
         without a public IP, one block device mapping per replicated disk sized from the disk's bytes, and tag
         specifications for the instance and its volumes. The simulator's launch into an existing instance never
         reads the template (the target keeps its own network interface, type and tags, section 4).
+        See docs/DRS_BEHAVIOUR.md section 12 for the AWS sources.
         """
         ec2 = self._ec2()
         subnet_id = subnet_id or self._default_subnet_id(ec2)
@@ -594,7 +595,8 @@ class DRSBackend:
         return self.get_source_server(source_server_id).replication_configuration
 
     def update_replication_configuration(self, params):
-        """UpdateReplicationConfiguration: members given replace the current ones (API reference).
+        """UpdateReplicationConfiguration: members given replace the current ones (API reference;
+        docs/DRS_BEHAVIOUR.md section 12).
 
         Tools written for DRS send back what GetReplicationConfiguration returned, so every member it returns
         is accepted. Values that name EC2 resources must exist, and replicated disks must be disks of the
@@ -676,7 +678,8 @@ class DRSBackend:
         return server
 
     def delete_source_server(self, source_server_id):
-        """DeleteSourceServer: "The Source Server must be disconnected first" (API reference)."""
+        """DeleteSourceServer: "The Source Server must be disconnected first" (API reference; docs/DRS_BEHAVIOUR.md
+        section 12)."""
         self.require_initialized()
         server = self.get_source_server(source_server_id)
         if not server.disconnected:
@@ -696,7 +699,7 @@ class DRSBackend:
 
         Its reverse replication stops; the FAILBACK source server stays (STOPPED) and a later ReverseReplication
         resumes it. The model lists no ConflictException for this operation: on an instance whose failback has
-        not started the call changes nothing and succeeds.
+        not started the call changes nothing and succeeds (docs/DRS_BEHAVIOUR.md section 12).
         """
         self.require_initialized()
         record = self.get_recovery_instance(recovery_instance_id)
@@ -1111,7 +1114,7 @@ class DRSBackend:
             }
             # No lagDuration here: the model types RecoveryInstanceDataReplicationInfo.lagDuration as an
             # ISO-8601 date-time, not a duration like PT5S, and leaves its meaning undocumented. The lag to
-            # wait on is the reversed source server's (drs-service-facts.md section 7, step 2).
+            # wait on is the reversed source server's (docs/DRS_BEHAVIOUR.md section 7, step 2).
             out["dataReplicationInfo"] = {"dataReplicationState": state_name, "etaDateTime": eta}
         elif record.disconnected:
             out["dataReplicationInfo"] = {"dataReplicationState": "DISCONNECTED"}

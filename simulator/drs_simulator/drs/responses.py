@@ -1,7 +1,7 @@
 """DRS wire layer: parse and validate a request, call the backend, shape the response.
 
 Status codes, error headers and string timestamps follow the botocore model (section 1 of
-drs-service-facts.md).
+docs/DRS_BEHAVIOUR.md).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The botocore DRS model as the simulator's contract: routing, input validation, output shaping.
 
 botocore only checks required members, types and minimums on the client; list maxima, ID patterns
-and enum values reach the server (drs-service-facts.md section 1), so the simulator checks them here,
+and enum values reach the server (docs/DRS_BEHAVIOUR.md section 1), so the simulator checks them here,
 from the same model the clients use.
 """
 from __future__ import annotations
