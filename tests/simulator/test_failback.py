@@ -1,4 +1,4 @@
-"""Failback between Regions (drs-service-facts.md sections 6 and 7) and the recovery-instance rules.
+"""Failback between Regions (docs/DRS_BEHAVIOUR.md sections 6 and 7) and the recovery-instance rules.
 
 Notation of section 7: A1 the original EC2 instance in the primary region, B1 its source server in the
 recovery region, B3 the recovery instance (here the launch-into target), A2 the reversed (FAILBACK)

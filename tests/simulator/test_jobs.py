@@ -1,4 +1,4 @@
-"""Recovery jobs (drs-service-facts.md section 5): status over simulated time, per-server results, the job
+"""Recovery jobs (docs/DRS_BEHAVIOUR.md section 5): status over simulated time, per-server results, the job
 log, quotas and conflicts, drill vs recovery, clean-up of previous recovery instances, DeleteJob, unknown
 servers and configurable durations. Each test checks the resulting DRS records and EC2 state."""
 from __future__ import annotations

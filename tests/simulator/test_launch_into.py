@@ -1,4 +1,4 @@
-"""Launch into an existing instance (drs-service-facts.md section 4) and launches of new instances.
+"""Launch into an existing instance (docs/DRS_BEHAVIOUR.md section 4) and launches of new instances.
 
 A successful launch-into keeps the target's identity (instance ID, network interface, private IP) and
 swaps its volumes; each launch-into precondition failing on its own ends the server with LAUNCH_FAILED,

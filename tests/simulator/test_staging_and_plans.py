@@ -1,4 +1,4 @@
-"""Staging and target accounts (drs-service-facts.md section 8) and DRS recovery plans (section 9)."""
+"""Staging and target accounts (docs/DRS_BEHAVIOUR.md section 8) and DRS recovery plans (section 9)."""
 from __future__ import annotations
 
 import pytest
