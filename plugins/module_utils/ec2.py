@@ -135,6 +135,18 @@ class EC2Client:
         return {}
 
 
+def boot_mode_of(instance):
+    """The boot mode an EC2 instance boots with: CurrentInstanceBootMode. BootMode is only the one its AMI specified
+    and may be uefi-preferred, which boots UEFI or Legacy BIOS depending on the instance type
+    (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-boot-mode.html); it stands in when the current
+    mode is not shown and it names one mode. None when neither says."""
+    current = instance.get("CurrentInstanceBootMode")
+    if current:
+        return current
+    boot = instance.get("BootMode")
+    return boot if boot in ("uefi", "legacy-bios") else None
+
+
 def primary_private_ip(instance):
     """The primary private IP of an EC2 instance (device index 0), or its PrivateIpAddress."""
     for eni in instance.get("NetworkInterfaces") or []:

@@ -24,6 +24,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import staging_account_of
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import LAUNCH_INTO_TAG_KEY
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import LAUNCH_INTO_TAG_VALUE
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import boot_mode_of
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import primary_private_ip
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import state_of
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import tags_of
@@ -78,7 +79,7 @@ def validate_pair(source, target, options):
     if source.platform:
         checks.append(_check("platform", target_platform == source.platform,
                              f"source {source.platform}, target {target_platform}"))
-    boot = target.get("BootMode")
+    boot = boot_mode_of(target)
     if boot:
         wanted = "legacy-bios" if (source.platform or target_platform) == "linux" else source.boot_mode
         if wanted:
@@ -137,7 +138,7 @@ class SourceView:
             self.private_ip = primary_private_ip(instance)
             self.architecture = instance.get("Architecture") or "x86_64"
             self.platform = "windows" if (instance.get("Platform") or "").lower() == "windows" else "linux"
-            self.boot_mode = instance.get("BootMode")
+            self.boot_mode = boot_mode_of(instance)
             self.instance_type = instance.get("InstanceType")
             self.security_groups = [g.get("GroupName") for g in instance.get("SecurityGroups") or [] if g.get("GroupName")]
             wave = tags.get(wave_tag) if wave_tag else None
