@@ -12,7 +12,8 @@ AWS's EC2 API reference and user guide; docs/simulator.md ("EC2 as EC2 behaves")
   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RunInstances.html). moto puts the VPC's default
   group on the primary network interface only and leaves the instance's `SecurityGroups` empty. An instance's
   security groups are those of its primary network interface: here the instance reads and writes them there,
-  so DescribeInstances, the ENI, ModifyInstanceAttribute (groups) and ModifyNetworkInterfaceAttribute agree.
+  so DescribeInstances, the ENI, ModifyInstanceAttribute (groups) and ModifyNetworkInterfaceAttribute agree;
+  a secondary interface keeps its own groups (moto gave it the instance's as well).
 - **Source/destination check** is an attribute of the network interface as well
   (https://docs.aws.amazon.com/vpc/latest/userguide/VPC_NAT_Instance.html#EIP_Disable_SrcDestCheck); the
   instance's value is its primary interface's, as for the groups.
@@ -187,6 +188,15 @@ def _install_instance():
     Instance.setup_defaults = setup_defaults
 
 
+def _install_network_interface():
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    # moto added the instance's groups to every interface attached to it; each interface has its own groups
+    # (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-eni.html), and the instance's are its primary
+    # interface's (above), so an interface's groups are its own list.
+    NetworkInterface.group_set = property(lambda self: list(self._group_set))
+
+
 def _install_ami():
     from moto.ec2.models.amis import Ami
 
@@ -209,5 +219,6 @@ def install() -> None:
     if getattr(Instance, _APPLIED_MARK, False):
         return
     _install_ami()
+    _install_network_interface()
     _install_instance()
     setattr(Instance, _APPLIED_MARK, True)

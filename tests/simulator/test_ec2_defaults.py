@@ -97,6 +97,16 @@ def test_explicit_groups_and_later_changes_agree_on_instance_and_interface(sim):
     attribute = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="groupSet")["Groups"]
     assert sorted(g["GroupId"] for g in attribute) == sorted([web, app])
 
+    # A secondary interface has its own groups; the instance's stay its primary interface's.
+    subnet = _describe(ec2, instance_id)["SubnetId"]
+    db = ec2.create_security_group(GroupName="db", Description="db", VpcId=vpc)["GroupId"]
+    secondary = ec2.create_network_interface(SubnetId=subnet, Groups=[db])["NetworkInterface"]["NetworkInterfaceId"]
+    ec2.attach_network_interface(NetworkInterfaceId=secondary, InstanceId=instance_id, DeviceIndex=1)
+    instance = _describe(ec2, instance_id)
+    by_index = {n["Attachment"]["DeviceIndex"]: _groups(n["Groups"]) for n in instance["NetworkInterfaces"]}
+    assert by_index == {0: sorted([(web, "web"), (app, "app")]), 1: [(db, "db")]}
+    assert _groups(instance["SecurityGroups"]) == by_index[0]
+
 
 # ------------------------------------------------------------------------------------- platform and boot mode
 def test_platform_and_billing_fields_follow_the_ami(sim):
