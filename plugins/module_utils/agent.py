@@ -6,7 +6,7 @@
 """Installing the DRS replication agent on recovery instances through SSM Run Command. Every SSM call of
 the collection is here.
 
-Reverse replication (drs-service-facts section 7) is carried by the replication agent on the recovery
+Reverse replication (docs/DRS_BEHAVIOUR.md section 7) is carried by the replication agent on the recovery
 instance. When that agent is missing or broken, the DRS user guide's remedy is to reinstall it "as a
 recovery instance" of its source server: ``aws-replication-installer-init --region <region>
 --install-as-recovery-instance <source server ID>`` [doc: "Reinstalling the agent"]. The installer is fetched

@@ -6,7 +6,7 @@
 """Every DRS call the collection makes, in one place: paginated, batched to the service's limits,
 retried (on the client built by connection.AWSConnector) and turned into DRSAPIError on failure.
 
-Limits (drs-service-facts sections 2 and 5): filter ID lists hold at most 200 source or recovery
+Limits (docs/DRS_BEHAVIOUR.md sections 2 and 5): filter ID lists hold at most 200 source or recovery
 instance IDs and 1000 job IDs; pages hold at most 1000 items; a job holds at most 100 source servers
 by default (configurable: accounts can raise it).
 
@@ -229,7 +229,7 @@ class DRSClient:
         """The ARN of the source server replicating recovery_instance_id back. find_reversed() (reads) gives the
         ARN of the server a lost ReverseReplication created or resumed, or None; it lives where the origin region
         is known (failback.ReverseReplication). Without it a lost response is raised, not sent again: a second
-        call may create a second reversed server (docs/DRS_BEHAVIOUR.md, repeated ReverseReplication)."""
+        call may create a second reversed server (docs/DRS_BEHAVIOUR.md section 10)."""
 
         def reversed_server():
             arn = find_reversed() if find_reversed else None
@@ -259,7 +259,7 @@ class DRSClient:
         self._call_once("delete_recovery_instance", deleted, recoveryInstanceID=recovery_instance_id)
 
     # TerminateRecoveryInstances is deliberately absent: it terminates the EC2 instance, which for
-    # launch-into is the pre-provisioned target or the original server (drs-service-facts section 4).
+    # launch-into is the pre-provisioned target or the original server (docs/DRS_BEHAVIOUR.md section 4).
 
     # ------------------------------------------------------------------ staging accounts
     @DRSErrorHandler.common_error_handler("list staging accounts")

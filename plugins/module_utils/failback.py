@@ -3,7 +3,7 @@
 # Copyright: Contributors to the elasticdr.orchestration project
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Reverse replication for failback between AWS regions (drs-service-facts section 7).
+"""Reverse replication for failback between AWS regions (docs/DRS_BEHAVIOUR.md section 7).
 
 After failover, ReverseReplication(recovery instance) in the recovery region creates a FAILBACK-direction
 source server in the origin account/region. Failback may launch only once that server is CONTINUOUS with a

@@ -132,7 +132,7 @@ class RecoveryRunner:
                 "Launch-into targets not ready: " + "; ".join(f"{sid}: {why}" for sid, why in problems),
                 server=", ".join(sid for sid, _why in problems),
                 details={"problems": [{"source_server_id": sid, "problem": why} for sid, why in problems]})
-        # A stopping target is waited for too: DRS needs it stopped (drs-service-facts section 4).
+        # A stopping target is waited for too: DRS needs it stopped (docs/DRS_BEHAVIOUR.md section 4).
         to_stop = [instances[targets[sid]] for sid in plan["launch"]
                    if sid in targets and state_of(instances[targets[sid]]) in ("pending", "running", "stopping")]
         return {

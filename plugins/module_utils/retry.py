@@ -6,7 +6,7 @@
 """Retries for every AWS call the collection makes: AWSRetry's codes, plus DRS's own, honouring Retry-After.
 
 DRS publishes no request rates, so throttling can happen on any operation; its ThrottlingException and
-InternalServerException carry a Retry-After header (drs-service-facts section 1). botocore's own retries
+InternalServerException carry a Retry-After header (docs/DRS_BEHAVIOUR.md section 1). botocore's own retries
 ignore that header, so the clients the collection builds disable them and retry here instead.
 
 A call that changes something and is not idempotent (StartRecovery, ReverseReplication, SSM SendCommand, ...)
