@@ -428,3 +428,55 @@ def test_delete_recovery_instance_lost_response_is_not_sent_again_once_it_is_gon
     drs.client = losing
     drs.delete_recovery_instance(iid(101))
     assert losing.sent == 1
+
+
+def test_delete_recovery_instance_lost_before_it_was_deleted_is_sent_again():
+    drs, fake = drs_client(recovery_instances=[{"recoveryInstanceID": iid(101), "sourceServerID": sid(1)}])
+    fake.delete_recovery_instance = lambda **params: fake._record("delete_recovery_instance", params) and {}
+    losing = Losing(fake, "delete_recovery_instance", [botocore.exceptions.ReadTimeoutError(endpoint_url=URL)],
+                    after=False)
+    drs.client = losing
+    drs.delete_recovery_instance(iid(101))
+    assert losing.sent == 2 and fake.count("delete_recovery_instance") == 1
+
+
+@pytest.mark.parametrize("after,sent", [(True, 1), (False, 2)], ids=["disconnected", "still-connected"])
+def test_disconnect_recovery_instance_looks_for_the_disconnected_state(after, sent):
+    record = {"recoveryInstanceID": iid(101), "sourceServerID": sid(1),
+              "dataReplicationInfo": {"dataReplicationState": "CONTINUOUS"}}
+    drs, fake = drs_client(recovery_instances=[record])
+
+    def disconnect(**params):
+        fake._record("disconnect_recovery_instance", params)
+        record["dataReplicationInfo"] = {"dataReplicationState": "DISCONNECTED"}
+        return {}
+
+    fake.disconnect_recovery_instance = disconnect
+    losing = Losing(fake, "disconnect_recovery_instance", [botocore.exceptions.ReadTimeoutError(endpoint_url=URL)],
+                    after=after)
+    drs.client = losing
+    drs.disconnect_recovery_instance(iid(101))
+    assert losing.sent == sent and fake.count("disconnect_recovery_instance") == 1
+
+
+STAGING_ARN = "arn:aws:drs:us-east-1:333333333333:source-server/" + sid(7)
+
+
+@pytest.mark.parametrize("after,sent", [(True, 1), (False, 2)], ids=["extended", "not-extended"])
+def test_create_extended_source_server_looks_for_the_extended_server(after, sent):
+    drs, fake = drs_client()
+
+    def extend(**params):
+        fake._record("create_extended_source_server", params)
+        server = dict(source_server(sid(0x70)), stagingArea={"status": "EXTENDED", "stagingAccountID": "333333333333",
+                                                             "stagingSourceServerArn": params["sourceServerArn"]})
+        fake.servers.append(server)
+        return {"sourceServer": server}
+
+    fake.create_extended_source_server = extend
+    losing = Losing(fake, "create_extended_source_server",
+                    [botocore.exceptions.ConnectionClosedError(endpoint_url=URL)], after=after)
+    drs.client = losing
+    server = drs.create_extended_source_server(STAGING_ARN)
+    assert server["stagingArea"]["stagingSourceServerArn"] == STAGING_ARN
+    assert losing.sent == sent and len(fake.servers) == 1
