@@ -74,7 +74,8 @@ options:
     elements: str
   external_id:
     description:
-      - The ExternalId to assume O(assume_role_arn) with (C(drs_external_id)).
+      - The ExternalId to assume O(assume_role_arn) with. It is not published as an inventory variable; give the
+        playbooks the same value in C(DRS_EXTERNAL_ID) (environment) or C(drs_external_id) (vault, extra vars).
     type: str
   require_external_id:
     description: Refuse to assume O(assume_role_arn) without O(external_id).
@@ -240,8 +241,9 @@ class InventoryModule(AWSInventoryBase):
         }
         if self.get_option("assume_role_arn"):
             all_vars["drs_target_role_arn"] = self.get_option("assume_role_arn")
-        if self.get_option("external_id"):
-            all_vars["drs_external_id"] = self.get_option("external_id")
+        # The ExternalId is a secret: it is used here to assume the role and never published as a variable (it would
+        # show in ansible-inventory --list and in the controller's inventory). The modules read it from
+        # drs_external_id (vault, extra vars) or from DRS_EXTERNAL_ID in the environment.
         staging = self.get_option("staging_account_ids")
         if staging and len(staging) == 1:
             all_vars["drs_staging_account_id"] = staging[0]

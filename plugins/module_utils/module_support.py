@@ -6,6 +6,8 @@
 """What every module of the collection shares: the cross-account options, the clients built from them,
 and one way of reporting errors."""
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.connection import AWSConnector
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import DRSClient
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import EC2Client
@@ -16,7 +18,8 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.state_stor
 
 CROSS_ACCOUNT_ARGS = {
     "target_role_arn": {"type": "str"},
-    "external_id": {"type": "str", "no_log": True},
+    # The ExternalId is a secret the inventory does not publish: fall back to DRS_EXTERNAL_ID in the environment.
+    "external_id": {"type": "str", "no_log": True, "fallback": (env_fallback, ["DRS_EXTERNAL_ID"])},
     "require_external_id": {"type": "bool", "default": True},
 }
 # Only for the modules that also call the primary region (doc fragment primary_region).

@@ -144,7 +144,9 @@ def test_assumed_role(sim, tmp_path):
                                                        secret_key=SECRET_KEY), from_env=False)
     assert sorted(with_role.hostvars) == sorted(summary["servers"])
     assert with_role.all_vars["drs_target_role_arn"] == ROLE_222
-    assert with_role.all_vars["drs_external_id"] == EXTERNAL_ID
+    # the ExternalId is a secret: used to assume the role, never published (ansible-inventory --list, AWX)
+    assert "drs_external_id" not in with_role.all_vars
+    assert EXTERNAL_ID not in with_role.proc.stdout and EXTERNAL_ID not in with_role.proc.stderr
     assert all(h["drs_source_server_arn"].split(":")[4] == "222222222222" for h in with_role.hostvars.values())
 
     refused = _inventory(sim, tmp_path, "no_external_id", {"assume_role_arn": ROLE_222}, expect_ok=False)
@@ -161,6 +163,41 @@ def test_assumed_role(sim, tmp_path):
     assert {r["account"] for r in sim.requests(service="drs")} == {"222222222222"}
     assert [r["region"] for r in sim.requests(service="sts")] == ["us-west-2"]
 
+
+
+def test_playbooks_get_the_external_id_from_the_environment_not_from_the_inventory(sim, tmp_path):
+    """The plugin assumes its role with external_id and publishes only the role; the modules read the ExternalId
+    from DRS_EXTERNAL_ID (their external_id option's fallback), the way the roles pass it (drs_external_id or omit)."""
+    sim.load_estate(cross_account_estate("222222222222"))
+    source = tmp_path / "shop.drs.yml"
+    source.write_text(yaml.safe_dump({"plugin": "elasticdr.orchestration.drs", "regions": ["us-west-2"],
+                                      "protection_group": "shop", "assume_role_arn": ROLE_222,
+                                      "external_id": "{{ lookup('env', 'DRS_EXTERNAL_ID') }}"}, sort_keys=False))
+    playbook = tmp_path / "read.yml"
+    playbook.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "connection": "local", "tasks": [
+        {"name": "Read the source servers as the recovery account role", "run_once": True,
+         "elasticdr.orchestration.drs_source_server_info": {
+             "region": "{{ drs_recovery_region }}", "target_role_arn": "{{ drs_target_role_arn }}",
+             "external_id": "{{ drs_external_id | default(omit, true) }}"},
+         "register": "found"},
+        {"name": "Show the count", "run_once": True, "ansible.builtin.debug": {
+            "msg": "servers={{ found.source_servers | length }}"}}]}]))
+    env = dict(STRICT, DRS_EXTERNAL_ID=EXTERNAL_ID)
+    listed = run_tool("ansible-inventory", ["-i", str(source), "--list"], sim.url, tmp_path, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert EXTERNAL_ID not in listed.stdout and ROLE_222 in listed.stdout
+    sim.clear_requests()
+    ran = run_tool("ansible-playbook", ["-i", str(source), str(playbook)], sim.url, tmp_path, env=env, timeout=300)
+    assert ran.returncode == 0, ran.stdout[-3000:]
+    assert "servers=2" in ran.stdout and EXTERNAL_ID not in ran.stdout
+    assert {r["account"] for r in sim.requests(service="drs")} == {"222222222222"}
+    # without the variable in the environment, the module refuses the role before any call to it
+    inventory_only = tmp_path / "static.yml"
+    inventory_only.write_text(yaml.safe_dump({"all": {"hosts": {"xa-01": {}}, "vars": {
+        "drs_recovery_region": "us-west-2", "drs_target_role_arn": ROLE_222}}}))
+    refused = run_tool("ansible-playbook", ["-i", str(inventory_only), str(playbook)], sim.url, tmp_path,
+                       env=STRICT, timeout=300)
+    assert refused.returncode != 0 and "needs an ExternalId" in refused.stdout, refused.stdout[-3000:]
 
 def test_failback_direction_and_cache(sim, tmp_path):
     summary = sim.load_estate(small_estate(2, 1))
