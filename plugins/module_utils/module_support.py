@@ -18,8 +18,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.state_stor
 
 CROSS_ACCOUNT_ARGS = {
     "target_role_arn": {"type": "str"},
-    # The ExternalId is a secret the inventory does not publish: fall back to DRS_EXTERNAL_ID in the environment.
-    "external_id": {"type": "str", "no_log": True, "fallback": (env_fallback, ["DRS_EXTERNAL_ID"])},
+    "external_id": {"type": "str", "no_log": True},
     "require_external_id": {"type": "bool", "default": True},
 }
 # Only for the modules that also call the primary region (doc fragment primary_region).
@@ -32,6 +31,8 @@ PRIMARY_REGION_ARGS = {
 
 def argument_spec(include_source_options=False, **specific):
     spec = dict(CROSS_ACCOUNT_ARGS)
+    # The ExternalId is a secret the inventory does not publish: fall back to DRS_EXTERNAL_ID in the environment.
+    spec["external_id"] = dict(spec["external_id"], fallback=(env_fallback, ["DRS_EXTERNAL_ID"]))
     if include_source_options:
         spec.update(PRIMARY_REGION_ARGS)
     spec.update(specific)
