@@ -269,8 +269,10 @@ def _build():
     _grant("AgentInstallationOnLaunchIntoTargets", t, "ssm:SendCommand", INSTANCES,
            "Reinstall the DRS agent only on the launched-into targets (tagged AWSDRS).", ("agent", "failback"),
            context=(("ssm:resourceTag/" + LAUNCH_INTO_TAG[0], "string", (LAUNCH_INTO_TAG[1],)),))
-    _grant("AgentInstallationStatus", t, "ssm:GetCommandInvocation", "*", "Follow the installation.",
-           ("agent", "failback"))
+    # ssm:ListCommands: after a lost SendCommand response the command is looked for before it is sent again (the
+    # installer must not run twice); ListCommands has no resource type (Service Authorization Reference).
+    _grant("AgentInstallationStatus", t, ("ssm:GetCommandInvocation", "ssm:ListCommands"), "*",
+           "Follow the installation; find a command whose SendCommand response was lost.", ("agent", "failback"))
     _grant("PublishRunMetrics", t, "cloudwatch:PutMetricData", "*",
            "drs_metrics publishes the run's metrics as the recovery account role (its namespace only).",
            ("metrics", "failover", "failback", "drill"),
