@@ -3,7 +3,7 @@
 # Copyright: Contributors to the elasticdr.orchestration project
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""After a failback: the recovery region back to standby (drs-service-facts section 7, step 5).
+"""After a failback: the recovery region back to standby (docs/DRS_BEHAVIOUR.md section 7, step 5).
 
 Once the originals (A1) run again in the primary region and are re-protected, two things are left over from the
 failover: the FAILBACK source servers (A2) in the primary region still replicate the recovery instances, and the

@@ -4,7 +4,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """One failback wave between regions: find what the failover left, and prepare the original instances as the
-launch-into targets of the failback (drs-service-facts section 7).
+launch-into targets of the failback (docs/DRS_BEHAVIOUR.md section 7).
 
 Notation of section 7: A1 the original instance (primary region); B1 its DRS source server (recovery region);
 B2 its recovery instance (recovery region; with launch-into the pre-provisioned target, still running there);
