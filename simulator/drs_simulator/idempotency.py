@@ -59,6 +59,9 @@ class Store:
     def clear(self):
         self._entries.clear()
 
+    def has(self, key):
+        return key in self._entries
+
     def lookup(self, key, fingerprint, operation, member, now):
         """The remembered answer for key, None for a new request; TokenMismatch for a different input."""
         entry = self._entries.get(key)
@@ -185,6 +188,16 @@ def serve(runtime, service, account, region, environ, body, start_response, serv
     key = (service, account, region, operation, token)
     now = runtime.clock.now().timestamp()
     started = time.perf_counter()
+    iam = getattr(runtime, "iam", None)
+    if store.has(key) and iam is not None:
+        # A caller not allowed the call gets the denial, never a remembered answer.
+        denial = iam.authorize(service, operation, environ, body, account, region)
+        if denial is not None:
+            from .server import _moto_fault_response
+
+            status, headers, payload = _moto_fault_response(denial, service, environ)
+            _log(runtime, service, operation, account, region, status, started)
+            return _respond(start_response, status, headers, payload)
     try:
         answer = store.lookup(key, fingerprint, operation, member, now)
     except TokenMismatch as mismatch:

@@ -170,3 +170,30 @@ def test_transact_write_items_applies_once_per_token_for_ten_minutes(sim):
     sim.advance(601)  # the token has expired: the same request is a new one
     ddb.transact_write_items(TransactItems=bump, ClientRequestToken="ddb-token")
     assert count() == 2
+
+
+def test_a_caller_denied_the_call_gets_the_denial_not_the_remembered_answer(sim):
+    """With IAM enforced, a repeated token is authorised like any request (docs/simulator.md, "IAM enforcement")."""
+    import boto3
+
+    iam = sim.client("iam")
+    sessions = {}
+    for name, effect in (("allowed", "Allow"), ("denied", "Deny")):
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "ec2:DescribeAvailabilityZones", "Resource": "*"},
+                {"Effect": effect, "Action": "ec2:CreateVolume", "Resource": "*"}]}))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        sessions[name] = boto3.Session(aws_access_key_id=key["AccessKeyId"],
+                                       aws_secret_access_key=key["SecretAccessKey"]).client(
+            "ec2", region_name="us-west-2", endpoint_url=sim.url, config=SINGLE_ATTEMPT)
+    sim.control("POST", "iam", {"enforce": True})
+    allowed, denied = sessions["allowed"], sessions["denied"]
+    zone = allowed.describe_availability_zones()["AvailabilityZones"][0]["ZoneName"]
+    first = allowed.create_volume(AvailabilityZone=zone, Size=12, ClientToken="shared-token")
+    assert allowed.create_volume(AvailabilityZone=zone, Size=12, ClientToken="shared-token")["VolumeId"] == \
+        first["VolumeId"]
+    with pytest.raises(denied.exceptions.ClientError) as raised:
+        denied.create_volume(AvailabilityZone=zone, Size=12, ClientToken="shared-token")
+    assert _error_code(raised) == "UnauthorizedOperation"
