@@ -8,7 +8,9 @@ playbook end-to-end tests, with IAM enforced in the simulator (docs/simulator.md
   sts:AssumeRole with `drs_target_role_arn` and `drs_external_id`.
 
 The policies' placeholder accounts (111111111111 for the orchestrator's account, 222222222222 for the recovery
-account) and the trust policy's ExternalId placeholder are replaced, nothing else.
+account), the trust policy's ExternalId placeholder and, for a run with another `drs_state_table_prefix`, the
+default prefix in the state tables' and their stack's ARNs (docs/SECURITY.md says to change it there) are replaced,
+nothing else.
 """
 from __future__ import annotations
 
@@ -28,9 +30,15 @@ TARGET_ROLE = "DRSOrchestration"
 OPERATOR_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
-def shipped_policy(name: str, primary_account: str, recovery_account: str, external_id: str = "") -> dict:
+DEFAULT_TABLE_PREFIX = "drs-orchestration"
+
+
+def shipped_policy(name: str, primary_account: str, recovery_account: str, external_id: str = "",
+                   table_prefix: str = DEFAULT_TABLE_PREFIX) -> dict:
     with open(os.path.join(IAM_DIR, name), encoding="utf-8") as handle:
         text = handle.read()
+    for kind in (":table/", ":stack/"):
+        text = text.replace(f"{kind}{DEFAULT_TABLE_PREFIX}-", f"{kind}{table_prefix}-")
     text = text.replace(ORCHESTRATOR_ACCOUNT_PLACEHOLDER, primary_account)
     text = text.replace(RECOVERY_ACCOUNT_PLACEHOLDER, recovery_account)
     text = text.replace(EXTERNAL_ID_PLACEHOLDER, external_id)
@@ -59,7 +67,8 @@ class RunPrincipals:
 
 def create(url: str, primary_account: str = "123456789012", recovery_account: str = "123456789012",
            orchestrator_policy: dict | None = None, target_policy: dict | None = None,
-           external_id: str | None = None, enforce: bool = True) -> RunPrincipals:
+           external_id: str | None = None, enforce: bool = True,
+           table_prefix: str = DEFAULT_TABLE_PREFIX) -> RunPrincipals:
     """Create both roles (idempotent within one simulator reset), start a session of the orchestrator, and turn
     IAM enforcement on. A policy given replaces the shipped one (a test that removes a statement)."""
     import requests
@@ -69,11 +78,11 @@ def create(url: str, primary_account: str = "123456789012", recovery_account: st
     orchestrator_trust = {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{primary_account}:root"}, "Action": "sts:AssumeRole"}]}
     orchestrator_arn = _role(primary_iam, ORCHESTRATOR_ROLE, orchestrator_trust, orchestrator_policy or shipped_policy(
-        "orchestrator-policy.json", primary_account, recovery_account))
+        "orchestrator-policy.json", primary_account, recovery_account, table_prefix=table_prefix))
     recovery_iam = _operator(url, recovery_account, primary_account, "iam")
     trust = shipped_policy("target-account-trust-policy.json", primary_account, recovery_account, external_id)
     target_arn = _role(recovery_iam, TARGET_ROLE, trust, target_policy or shipped_policy(
-        "target-account-policy.json", primary_account, recovery_account))
+        "target-account-policy.json", primary_account, recovery_account, table_prefix=table_prefix))
     creds = _operator(url, primary_account, primary_account, "sts").assume_role(
         RoleArn=orchestrator_arn, RoleSessionName="ansible-playbook", DurationSeconds=43200)["Credentials"]
     if enforce:

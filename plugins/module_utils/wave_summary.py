@@ -100,5 +100,7 @@ def summary_lines(wave, status, servers, tally):
         error = server.get("error") or {}
         if error.get("message"):
             line += f"  {error['message']}"
+            if error.get("remediation"):  # as the failback summary shows it (failback_record.summary_lines)
+                line += f" Remediation: {error['remediation']}"
         lines.append(line.rstrip())
     return lines

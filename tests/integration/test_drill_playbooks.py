@@ -9,6 +9,7 @@ is refused (or skipped) by the clean-up, and a drill launched as a new instance 
 import json
 import os
 
+import principals
 from simlib import RECOVERY, small_estate
 
 from .helpers import (EXTERNAL_ID, ROLE_222, ROOT, assert_names_and_remediation, attached_volumes, cross_account_estate,
@@ -19,9 +20,9 @@ from .test_failover_playbook import _inventory
 NEVER = ("TerminateRecoveryInstances", "TerminateInstances")
 
 
-def _playbook(sim, tmp_path, name, inventory, *args):
+def _playbook(sim, tmp_path, name, inventory, *args, env=None):
     return run_tool("ansible-playbook", [os.path.join(ROOT, "playbooks", name), "-i", inventory] + list(args),
-                    sim.url, tmp_path, timeout=600)
+                    sim.url, tmp_path, timeout=600, env=env)
 
 
 def _execution_id(proc, kind):
@@ -65,7 +66,8 @@ def _servers(items):
 def test_drill_then_cleanup_by_wave_idempotent_and_recorded(sim, tmp_path):
     summary = sim.load_estate(small_estate(4, 2))
     client = _tables(sim)
-    inventory = _inventory(tmp_path, summary)
+    run_as = principals.create(sim.url, table_prefix="it-state")  # IAM enforced, as the shipped policies' roles
+    inventory = _inventory(tmp_path, summary, **run_as.vars)
     servers = summary["servers"]
     targets = {name: s["target_instance_id"] for name, s in servers.items()}
     by_wave = {w: sorted(targets[n] for n, s in servers.items() if s["wave"] == w) for w in (1, 2)}
@@ -73,12 +75,12 @@ def test_drill_then_cleanup_by_wave_idempotent_and_recorded(sim, tmp_path):
 
     # --check: what would be drilled, and no change anywhere.
     sim.clear_requests()
-    checked = _playbook(sim, tmp_path, "drill.yml", inventory, "--check")
+    checked = _playbook(sim, tmp_path, "drill.yml", inventory, "--check", env=run_as.env)
     assert checked.returncode == 0, _out(checked)
     assert mutating(sim) == [], "drill --check must make no mutating AWS call"
     assert "WOULD_LAUNCH" in checked.stdout and "Wave 2: COMPLETED" in checked.stdout
 
-    drill = _playbook(sim, tmp_path, "drill.yml", inventory)
+    drill = _playbook(sim, tmp_path, "drill.yml", inventory, env=run_as.env)
     assert drill.returncode == 0, _out(drill)
     drill_id = _execution_id(drill, "DRILL")
     assert "-drill-" in drill_id
@@ -106,7 +108,7 @@ def test_drill_then_cleanup_by_wave_idempotent_and_recorded(sim, tmp_path):
 
     # --check of the clean-up: says what it would do, changes nothing.
     sim.clear_requests()
-    checked = _playbook(sim, tmp_path, "drill_cleanup.yml", inventory, "--check")
+    checked = _playbook(sim, tmp_path, "drill_cleanup.yml", inventory, "--check", env=run_as.env)
     assert checked.returncode == 0, _out(checked)
     assert mutating(sim) == [], "drill_cleanup --check must make no mutating AWS call"
     assert checked.stdout.count("would stop 2 target(s), would disconnect 2 and would delete 2") == 2
@@ -115,7 +117,7 @@ def test_drill_then_cleanup_by_wave_idempotent_and_recorded(sim, tmp_path):
 
     # Clean up wave 2 only: its targets stop and its drill records go; wave 1 is untouched.
     sim.clear_requests()
-    first = _playbook(sim, tmp_path, "drill_cleanup.yml", inventory, "-e", json.dumps({"drs_waves": [2]}))
+    first = _playbook(sim, tmp_path, "drill_cleanup.yml", inventory, "-e", json.dumps({"drs_waves": [2]}), env=run_as.env)
     assert first.returncode == 0, _out(first)
     first_id = _execution_id(first, "DRILL_CLEANUP")
     assert set(_states(sim, by_wave[2]).values()) == {"stopped"}
@@ -127,7 +129,7 @@ def test_drill_then_cleanup_by_wave_idempotent_and_recorded(sim, tmp_path):
 
     # Clean up every wave: wave 1 now; wave 2 has nothing left.
     sim.clear_requests()
-    second = _playbook(sim, tmp_path, "drill_cleanup.yml", inventory)
+    second = _playbook(sim, tmp_path, "drill_cleanup.yml", inventory, env=run_as.env)
     assert second.returncode == 0, _out(second)
     second_id = _execution_id(second, "DRILL_CLEANUP")
     # Waves go down in descending order.
@@ -162,11 +164,13 @@ def test_drill_then_cleanup_by_wave_idempotent_and_recorded(sim, tmp_path):
 
     # Idempotent: a third clean-up finds nothing to do and changes nothing in DRS or EC2.
     sim.clear_requests()
-    third = _playbook(sim, tmp_path, "drill_cleanup.yml", inventory)
+    third = _playbook(sim, tmp_path, "drill_cleanup.yml", inventory, env=run_as.env)
     assert third.returncode == 0, _out(third)
     assert _drs_ec2_mutations(sim) == []
     assert third.stdout.count("NOTHING_TO_CLEAN") >= 4
     _never_terminated(sim, instances_before)
+    iam = sim.control("GET", "iam")  # enforced throughout, and nothing the run did was refused
+    assert iam["enforce"] is True and iam["denials"] == []
 
 
 def test_cleanup_refuses_a_real_recovery_before_any_change(sim, tmp_path):

@@ -21,10 +21,12 @@ import os
 
 import yaml
 
+import principals
 from simlib import PRIMARY, RECOVERY, small_estate
 
 from .helpers import (ROOT, attached_volumes, instance, launch_config, launch_into_id, mutating, operations, run_tool,
                       source_servers, state_tables, tags_of)
+from .test_failover_playbook import assert_nothing_denied
 
 PREFIX = "it-state"
 GROUP = "shop"
@@ -45,9 +47,9 @@ def _inventory(tmp_path, summary, **extra):
     return str(path)
 
 
-def _playbook(name, sim, tmp_path, inventory, *args):
+def _playbook(name, sim, tmp_path, inventory, *args, env=None):
     return run_tool("ansible-playbook", [os.path.join(ROOT, "playbooks", name), "-i", inventory] + list(args),
-                    sim.url, tmp_path, timeout=600)
+                    sim.url, tmp_path, timeout=600, env=env)
 
 
 def _execution_id(proc, kind):
@@ -57,12 +59,16 @@ def _execution_id(proc, kind):
     raise AssertionError(f"no execution id printed:\n{proc.stdout[-3000:]}")
 
 
-def _failed_over(sim, tmp_path, servers=4, waves=2, **overrides):
-    """An estate, the state tables and a completed failover.yml; returns (summary, store, inventory, failover id)."""
+def _failed_over(sim, tmp_path, servers=4, waves=2, run_as=None, **overrides):
+    """An estate, the state tables and a completed failover.yml; returns (summary, store, inventory, failover id).
+
+    run_as: the run's principals (tests/principals.py), whose variables go into the inventory."""
     summary = sim.load_estate(small_estate(servers, waves, **overrides))
     store = state_tables(sim, PREFIX)
-    inventory = _inventory(tmp_path, summary)
-    proc = _playbook("failover.yml", sim, tmp_path, inventory)
+    if run_as is True:
+        run_as = principals.create(sim.url, table_prefix=PREFIX)
+    inventory = _inventory(tmp_path, summary, **(run_as.vars if run_as else {}))
+    proc = _playbook("failover.yml", sim, tmp_path, inventory, env=run_as.env if run_as else None)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     return summary, store, inventory, _execution_id(proc, "FAILOVER")
 
@@ -78,24 +84,26 @@ NEVER = ("TerminateRecoveryInstances", "TerminateInstances")
 
 
 def test_multi_wave_failback_end_to_end_check_and_resume(sim, tmp_path):
-    summary, store, inventory, _failover_id = _failed_over(sim, tmp_path, 4, 2,
+    run_as = principals.create(sim.url, table_prefix=PREFIX)
+    summary, store, inventory, _failover_id = _failed_over(sim, tmp_path, 4, 2, run_as,
                                                            **{"db-01": {"staging_account": "222222222222"}})
     servers = summary["servers"]
     assert servers["db-01"]["staging_account"] == "222222222222"
 
     # --check: what would happen, and not one mutating call of any service (DynamoDB included)
     sim.clear_requests()
-    checked = _playbook("failback.yml", sim, tmp_path, inventory, "--check")
+    checked = _playbook("failback.yml", sim, tmp_path, inventory, "--check", env=run_as.env)
     assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
     assert mutating(sim) == [], [(c["service"], c["operation"]) for c in mutating(sim)]
     assert "Wave 1: COMPLETED (check mode, nothing changed) - 2 would fail back" in checked.stdout
     assert "4 original(s) to tag" not in checked.stdout and "2 original(s) to tag" in checked.stdout
 
     sim.clear_requests()
-    proc = _playbook("failback.yml", sim, tmp_path, inventory)
+    proc = _playbook("failback.yml", sim, tmp_path, inventory, env=run_as.env)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     execution_id = _execution_id(proc, "FAILBACK")
     assert "Wave 1: COMPLETED - 2/2 failed back" in proc.stdout and "Wave 2: COMPLETED - 2/2 failed back" in proc.stdout
+    assert_nothing_denied(sim)  # IAM enforced throughout, DRS's launches into the originals as the caller included
     for wave in (1, 2):  # progress of the failback launch, a line per poll
         assert f"drs_recovery wave {wave}: 2/2 launched, 0 in progress, 0 failed (100%)" in proc.stdout
     assert _ops(sim, *NEVER) == []
@@ -180,7 +188,7 @@ def test_multi_wave_failback_end_to_end_check_and_resume(sim, tmp_path):
 
     # A rerun with the same id skips both waves: nothing launched, replicated, tagged or stopped again.
     sim.clear_requests()
-    again = _playbook("failback.yml", sim, tmp_path, inventory, "-e", f"drs_execution_id={execution_id}")
+    again = _playbook("failback.yml", sim, tmp_path, inventory, "-e", f"drs_execution_id={execution_id}", env=run_as.env)
     assert again.returncode == 0, again.stdout[-3000:]
     for wave in (1, 2):
         assert f"Wave {wave} already completed in {execution_id}; skipped" in again.stdout

@@ -8,6 +8,7 @@ import re
 
 import yaml
 
+import principals
 from simlib import PRIMARY, RECOVERY, small_estate
 
 from .helpers import ROOT, mutating, operations, run_tool
@@ -30,9 +31,16 @@ def _inventory(tmp_path, summary, **extra):
     return str(path)
 
 
-def _failover(sim, tmp_path, inventory, *args):
+def _failover(sim, tmp_path, inventory, *args, env=None):
     return run_tool("ansible-playbook", [os.path.join(ROOT, "playbooks", "failover.yml"), "-i", inventory] + list(args),
-                    sim.url, tmp_path, timeout=600)
+                    sim.url, tmp_path, timeout=600, env=env)
+
+
+def assert_nothing_denied(sim):
+    """IAM was enforced for the run and refused nothing (what DRS did as the caller included)."""
+    iam = sim.control("GET", "iam")
+    assert iam["enforce"] is True
+    assert iam["denials"] == []
 
 
 def _execution_id(proc):
@@ -45,16 +53,17 @@ def _execution_id(proc):
 def test_multi_wave_failover_resume_and_lock(sim, tmp_path):
     summary = sim.load_estate(small_estate(6, 3))
     client = _tables(sim)
-    inventory = _inventory(tmp_path, summary, drs_publish_metrics=True)
+    run_as = principals.create(sim.url, table_prefix=PREFIX)
+    inventory = _inventory(tmp_path, summary, drs_publish_metrics=True, **run_as.vars)
     ec2 = sim.client("ec2", region=RECOVERY)
     before = {s["target_instance_id"]: s for s in summary["servers"].values()}
 
     sim.clear_requests()
-    checked = _failover(sim, tmp_path, inventory, "--check")
+    checked = _failover(sim, tmp_path, inventory, "--check", env=run_as.env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert mutating(sim) == [], "check mode must make no mutating AWS call"
 
-    proc = _failover(sim, tmp_path, inventory)
+    proc = _failover(sim, tmp_path, inventory, env=run_as.env)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     execution_id = _execution_id(proc)
     assert "Wave 1: COMPLETED" in proc.stdout and "Wave 3: COMPLETED" in proc.stdout
@@ -77,6 +86,7 @@ def test_multi_wave_failover_resume_and_lock(sim, tmp_path):
     assert set(records) == set(before)
     starts = operations(sim, "StartRecovery")
     assert len(starts) == 3  # one job per wave
+    assert_nothing_denied(sim)
     # Each wave was recorded by the drs_recovery run that saw its jobs end: the record step of its own is skipped.
     for wave in (1, 2, 3):
         assert re.search(rf"TASK \[[^\]]*: Record wave {wave}\] \**\nskipping: \[localhost\]", proc.stdout), wave
@@ -100,7 +110,7 @@ def test_multi_wave_failover_resume_and_lock(sim, tmp_path):
 
     # A rerun with the same id skips the completed waves and launches nothing.
     sim.clear_requests()
-    again = _failover(sim, tmp_path, inventory, "-e", f"drs_execution_id={execution_id}")
+    again = _failover(sim, tmp_path, inventory, "-e", f"drs_execution_id={execution_id}", env=run_as.env)
     assert again.returncode == 0, again.stdout[-3000:]
     assert "already completed" in again.stdout
     assert operations(sim, "StartRecovery") == []
@@ -110,7 +120,7 @@ def test_multi_wave_failover_resume_and_lock(sim, tmp_path):
         "protection_group": {"S": "shop"}, "source_server_id": {"S": "#LOCK"}, "holder": {"S": "other-run"},
         "acquired_at": {"N": "1"}, "lease_expires": {"N": "99999999999"}})
     sim.clear_requests()
-    refused = _failover(sim, tmp_path, inventory)
+    refused = _failover(sim, tmp_path, inventory, env=run_as.env)
     assert refused.returncode != 0
     assert "other-run" in refused.stdout
     assert operations(sim, "StartRecovery") == [] and operations(sim, "UpdateLaunchConfiguration") == []
@@ -129,3 +139,35 @@ def test_bad_inventory_is_refused_before_any_aws_call(sim, tmp_path):
     assert proc.returncode != 0
     assert "db-01" in proc.stdout and "exactly one wave" in proc.stdout
     assert sim.requests() == []
+
+
+def test_a_launch_drs_may_not_make_as_the_caller_fails_naming_the_permission_and_the_fix(sim, tmp_path):
+    """The target role without the statement that lets DRS swap a launch-into target's volumes as the caller: the
+    server's launch fails in DRS (LAUNCH_FAILED naming ec2:DetachVolume), and the run reports it with the fix."""
+    summary = sim.load_estate(small_estate(1, 1))
+    _tables(sim)
+    target_policy = principals.without_statement(
+        principals.shipped_policy("target-account-policy.json", "123456789012", "123456789012", table_prefix=PREFIX),
+        "DRSLaunchIntoTaggedTargets")
+    run_as = principals.create(sim.url, table_prefix=PREFIX, target_policy=target_policy)
+    inventory = _inventory(tmp_path, summary, **run_as.vars)
+    (server,) = summary["servers"].values()
+    volumes_before = sorted(b["Ebs"]["VolumeId"] for b in sim.client("ec2").describe_instances(
+        InstanceIds=[server["target_instance_id"]])["Reservations"][0]["Instances"][0]["BlockDeviceMappings"])
+
+    proc = _failover(sim, tmp_path, inventory, env=run_as.env)
+    assert proc.returncode != 0
+    drs = sim.client("drs", region=RECOVERY)
+    (job,) = drs.describe_jobs()["items"]
+    assert job["participatingServers"][0]["launchStatus"] == "FAILED"
+    (failed,) = [e for e in drs.describe_job_log_items(jobID=job["jobID"])["items"] if e["event"] == "LAUNCH_FAILED"]
+    assert "is not authorized to perform: ec2:DetachVolume" in failed["eventData"]["rawError"]
+    assert "assumed-role/DRSOrchestration/" in failed["eventData"]["rawError"]
+    # The run names the permission, the identity and the fix.
+    assert "Grant ec2:DetachVolume on arn:aws:ec2:" in proc.stdout
+    assert "aws:CalledVia" in proc.stdout
+    # The target is untouched: same volumes, still stopped.
+    instance = sim.client("ec2").describe_instances(
+        InstanceIds=[server["target_instance_id"]])["Reservations"][0]["Instances"][0]
+    assert sorted(b["Ebs"]["VolumeId"] for b in instance["BlockDeviceMappings"]) == volumes_before
+    assert instance["State"]["Name"] == "stopped"
