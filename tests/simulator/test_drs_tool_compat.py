@@ -316,3 +316,39 @@ def test_reprotection_rescans_in_time_proportional_to_disk_size(sim, failed_over
     server = _server(west, b1)
     assert _state(server) == "CONTINUOUS"
     assert re.fullmatch(r"PT\d+S", server["dataReplicationInfo"]["lagDuration"])
+
+
+def test_the_new_states_fit_the_model_on_the_wire(sim, failed_over):
+    """RESCAN, DISCONNECTED, a stopped failback and a CUSTOM-encrypted configuration, as raw bodies."""
+    from test_conformance import assert_success_wire, recorded_client
+
+    west, west_wire = recorded_client(sim, region=RECOVERY)
+    east, east_wire = recorded_client(sim, region=PRIMARY)
+    ec2_east = sim.client("ec2", region=PRIMARY)
+    a1, b1, b3 = failed_over["a1"], failed_over["b1"], failed_over["b3"]
+    a2 = west.reverse_replication(recoveryInstanceID=b3)["reversedDirectionSourceServerArn"].rsplit("/", 1)[1]
+    sim.advance(3000)
+    ec2_east.stop_instances(InstanceIds=[a1])
+    ec2_east.create_tags(Resources=[a1], Tags=[{"Key": "AWSDRS", "Value": "AllowLaunchingIntoThisInstance"}])
+    _launch_into(east, a2, a1)
+    assert _recover(sim, east, a2)["participatingServers"][0]["launchStatus"] == "LAUNCHED"
+    east.reverse_replication(recoveryInstanceID=a1)
+    sim.advance(200)
+    assert _state(_server(west, b1)) == "RESCAN"
+    east.describe_recovery_instances()
+    east.stop_failback(recoveryInstanceID=a1)
+    east.describe_recovery_instances()
+    config = west.get_replication_configuration(sourceServerID=b1)
+    config.pop("ResponseMetadata")
+    west.update_replication_configuration(**dict(config, ebsEncryption="CUSTOM",
+                                                 ebsEncryptionKeyArn="arn:aws:kms:us-west-2:123456789012:key/k1"))
+    west.get_replication_configuration(sourceServerID=b1)
+    east.describe_source_servers()
+    # B3 is a launched-into target: its record is deleted (allowed while it replicates back), never terminated.
+    west.delete_recovery_instance(recoveryInstanceID=b3)
+    west.disconnect_source_server(sourceServerID=b1)
+    west.describe_source_servers()
+    west.delete_source_server(sourceServerID=b1)
+    captured = west_wire.responses + east_wire.responses
+    assert len(captured) >= 15
+    assert_success_wire(*captured)
