@@ -7,7 +7,7 @@
 
 A drill launched into a pre-provisioned target leaves that target running on the drill's recovered volumes,
 with a DRS recovery instance record (isDrill=true) whose EC2 instance is the target itself. The DRS console's
-"terminate" (TerminateRecoveryInstances) would terminate that EC2 instance, i.e. the target (drs-service-facts
+"terminate" (TerminateRecoveryInstances) would terminate that EC2 instance, i.e. the target (docs/DRS_BEHAVIOUR.md
 section 4), so the clean-up is instead: stop the target (only an instance tagged
 AWSDRS=AllowLaunchingIntoThisInstance is ever stopped), then DisconnectRecoveryInstance and
 DeleteRecoveryInstance, which both keep the EC2 instance (section 6).
@@ -48,7 +48,7 @@ NON_DRILL_CHOICES = ("refuse", "skip", "clean")
 STOP, DISCONNECT, DELETE = "stop", "disconnect", "delete"
 RUNNING_STATES = ("pending", "running", "stopping")
 GONE_STATES = ("shutting-down", "terminated")
-# failback.state of a recovery instance that is not replicating back (drs-service-facts section 6).
+# failback.state of a recovery instance that is not replicating back (docs/DRS_BEHAVIOUR.md section 6).
 NO_FAILBACK_STATES = (None, "FAILBACK_NOT_STARTED")
 STOP_TIMEOUT = 600
 STOP_POLL = 5

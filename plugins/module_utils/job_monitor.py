@@ -8,7 +8,7 @@
 A job is only PENDING -> STARTED -> COMPLETED; there is no failed job status. The result of each server is
 its participatingServers[].launchStatus, and the reason for a failure is the job log's *_FAIL /
 LAUNCH_FAILED rawError. There is no LAUNCH_END event: wait for COMPLETED, not only for LAUNCHED
-(drs-service-facts section 5).
+(docs/DRS_BEHAVIOUR.md section 5).
 """
 
 import re

@@ -6,7 +6,7 @@
 """Planning DRS launch configurations for launch into an existing instance.
 
 Planning (what should change) is separate from doing (DRSClient.update_launch_configuration), so check
-mode and --diff fall out of the plan. Rules, drs-service-facts section 4: copyPrivateIp and copyTags must be
+mode and --diff fall out of the plan. Rules, docs/DRS_BEHAVIOUR.md section 4: copyPrivateIp and copyTags must be
 off when launchIntoEC2InstanceID is set (IP preservation comes from the target's own network interface);
 right-sizing NONE keeps DRS from rewriting the instance type.
 """
@@ -103,7 +103,7 @@ def plan_update(current, desired):
 
 # Fields of the region's launch configuration template the collection manages for failback. The template gives
 # every new source server of its region its first launch configuration; launchIntoSourceInstance makes DRS launch
-# a server that fails back to the previous region or AZ into its source instance (drs-service-facts section 4).
+# a server that fails back to the previous region or AZ into its source instance (docs/DRS_BEHAVIOUR.md section 4).
 TEMPLATE_FIELDS = ("launchIntoSourceInstance", "launchDisposition", "targetInstanceTypeRightSizingMethod",
                    "copyPrivateIp", "copyTags")
 

@@ -51,7 +51,7 @@ def _check(name, passed, message, severity=ERROR):
 
 
 def validate_pair(source, target, options):
-    """The checks of one pair (drs-service-facts section 4). `source` is a SourceView, `target` an EC2
+    """The checks of one pair (docs/DRS_BEHAVIOUR.md section 4). `source` is a SourceView, `target` an EC2
     instance dict. Returns a list of {name, passed, severity, message}."""
     checks = []
     target_id = target["InstanceId"]

@@ -11,11 +11,11 @@ with a protection group, DescribeTable/Query/GetItem on the state tables. Nothin
 A server is ready when
 - it is paired with exactly one valid launch-into target (matching.InstanceMatcher, the same matching as the
   failover, stored pairs included);
-- its replication is CONTINUOUS with a lag under the threshold (drs-service-facts section 3: only CONTINUOUS with
+- its replication is CONTINUOUS with a lag under the threshold (docs/DRS_BEHAVIOUR.md section 3: only CONTINUOUS with
   small lag is ready for recovery);
 - and, only when asked (fail_on_drift), its launch configuration already is what drs_launch_config would set.
   Drift is otherwise reported and not a failure: the failover's first step per wave makes exactly those changes.
-A wave is ready when all its servers are and it fits the DRS quotas (drs-service-facts section 2: 100 servers
+A wave is ready when all its servers are and it fits the DRS quotas (docs/DRS_BEHAVIOUR.md section 2: 100 servers
 per job, 20 concurrent jobs, 500 servers across active jobs; configurable, accounts can raise them). The group is
 ready when every wave is, the account's replicating servers fit their quota (300) and, with a protection group,
 the state tables exist and no execution holds the lock.
@@ -48,7 +48,7 @@ def warnings_of(checks):
 
 
 class Quotas:
-    """The DRS quotas a wave and the account must fit (drs-service-facts section 2). servers_per_job is also the
+    """The DRS quotas a wave and the account must fit (docs/DRS_BEHAVIOUR.md section 2). servers_per_job is also the
     batch size of drs_recovery (its servers_per_job, 100 unless set), so a wave of more servers is started as
     several jobs; allow_multi_job_waves accepts that, provided the jobs and servers fit the other quotas."""
 

@@ -22,7 +22,7 @@ MODEL_ERRATA = {
                             "the 21-character IDs of every current EC2 volume",
 }
 
-# An ISO-8601 date-time as DRS sends it; facts section 1: `Z` or an explicit offset such as `+00:00`.
+# An ISO-8601 date-time as DRS sends it; docs/DRS_BEHAVIOUR.md section 1: `Z` or an explicit offset such as `+00:00`.
 _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
 
@@ -130,7 +130,7 @@ def _check(shape, value, path, problems):
         if not isinstance(value, bool):
             problems.append(f"{path}: expected a boolean for {shape.name}, got {_kind(value)} {value!r}")
     elif kind == "timestamp":
-        # DRS timestamps are ISO-8601 strings, never epoch numbers (facts section 1).
+        # DRS timestamps are ISO-8601 strings, never epoch numbers (docs/DRS_BEHAVIOUR.md section 1).
         if not isinstance(value, str):
             return problems.append(f"{path}: expected an ISO-8601 timestamp string for {shape.name}, "
                                    f"got {_kind(value)} {value!r}")

@@ -244,7 +244,7 @@ def test_reverse_replication_and_staging_calls_use_their_own_limits(stubbed):
 
 
 def test_terminate_recovery_instances_is_deliberately_absent():
-    # It would terminate the launched-into target or the original server (drs-service-facts section 4).
+    # It would terminate the launched-into target or the original server (docs/DRS_BEHAVIOUR.md section 4).
     assert not any("terminate" in name for name in dir(DRSClient))
 
 

@@ -78,7 +78,7 @@ def estates(draw):
 
 
 def _target_ok(source, target, options):
-    """An oracle written apart from validate_pair: the launch-into rules (drs-service-facts section 4)."""
+    """An oracle written apart from validate_pair: the launch-into rules (docs/DRS_BEHAVIOUR.md section 4)."""
     tags = {t["Key"]: t["Value"] for t in target.get("Tags") or []}
     state = target["State"]["Name"]
     source_platform = source["platform"] or "linux"
