@@ -106,14 +106,10 @@ class IAMEnforcer:
             context["aws:calledvialast"] = [called_via[-1]]
         return {k: v for k, v in context.items() if v}
 
-    def _documents(self, principal: Principal):
-        documents = identity_policies(principal)
-        return documents
-
     def decide(self, principal: Principal, action: str, resources, request_context: dict, region: str,
                called_via: tuple = (), resource_context=None):
         """The first refused resource's Decision, or the Decision of the last resource (allowed)."""
-        documents = self._documents(principal)
+        documents = identity_policies(principal)
         base = self.global_context(principal, region, called_via)
         base.update(request_context)
         decision = None
@@ -255,19 +251,19 @@ class IAMEnforcer:
         principal = principal_by_arn(source)
         if principal is None:
             return 404, _error_xml("Sender", "NoSuchEntity", f"The entity {source} cannot be found.")
-        actions = iamrequests._numbered(params, "ActionNames.member")
+        actions = iamrequests.numbered(params, "ActionNames.member")
         if not actions:
             return 400, _error_xml("Sender", "ValidationError", "1 validation error detected: ActionNames is required")
-        resources = iamrequests._numbered(params, "ResourceArns.member") or ["*"]
+        resources = iamrequests.numbered(params, "ResourceArns.member") or ["*"]
         context = {}
         index = 1
         while f"ContextEntries.member.{index}.ContextKeyName" in params:
             key = params[f"ContextEntries.member.{index}.ContextKeyName"]
-            values = iamrequests._numbered(params, f"ContextEntries.member.{index}.ContextKeyValues.member")
+            values = iamrequests.numbered(params, f"ContextEntries.member.{index}.ContextKeyValues.member")
             context[key.lower()] = values
             index += 1
         extra = [(f"PolicyInputList.{i + 1}", doc)
-                 for i, doc in enumerate(iamrequests._numbered(params, "PolicyInputList.member"))]
+                 for i, doc in enumerate(iamrequests.numbered(params, "PolicyInputList.member"))]
         documents = identity_policies(principal) + extra
         base = {"aws:principalarn": [source], "aws:principalaccount": [principal.account]}
         if principal.kind == "user":

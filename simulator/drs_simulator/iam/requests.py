@@ -79,7 +79,7 @@ def request_params(environ, body: bytes) -> dict:
     return _query_params(environ, body)
 
 
-def _numbered(params: dict, prefix: str) -> list[str]:
+def numbered(params: dict, prefix: str) -> list[str]:
     """Query-protocol list members: InstanceId.1, InstanceId.2, ..."""
     found = []
     index = 1
@@ -124,9 +124,9 @@ def _ec2(operation, params, region, account):
     resources, context = None, {}
     ids = []
     if operation in ("StopInstances", "StartInstances", "TerminateInstances", "RebootInstances"):
-        ids = _numbered(params, "InstanceId")
+        ids = numbered(params, "InstanceId")
     elif operation in ("CreateTags", "DeleteTags"):
-        ids = _numbered(params, "ResourceId")
+        ids = numbered(params, "ResourceId")
         tags = _query_tags(params)
         context.update(_request_tag_keys(tags))
         if operation == "DeleteTags":
