@@ -89,7 +89,7 @@ def _install_instance():
     def get_security_groups(self):
         eni = _primary_eni(self)
         if eni is not None:
-            # The interface's own list: ENI.group_set itself adds the instance's groups, which are these.
+            # The interface's own list (ENI.group_set is defined from it below).
             return list(eni._group_set)
         return list(self.__dict__.get("_sim_security_groups") or [])
 
