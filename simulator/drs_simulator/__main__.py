@@ -66,6 +66,9 @@ def _serve(args) -> int:
 
     runtime = Runtime(time_scale=args.time_scale,
                       iam_enforce=None if args.iam is None else args.iam == "enforce")
+    # The application installs the simulator's changes to moto's models (EC2's defaults among them): build it
+    # before the estate, so that the estate's instances are made with them.
+    app = SimulatorApp(runtime)
     if args.estate:
         try:
             with open(args.estate, encoding="utf-8") as handle:
@@ -83,7 +86,7 @@ def _serve(args) -> int:
         runtime.log.clear()
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = make_server(args.host, args.port, SimulatorApp(runtime), threaded=True)
+    server = make_server(args.host, args.port, app, threaded=True)
     print(f"drs_simulator listening on http://{args.host}:{server.server_port} "
           f"(time scale {args.time_scale:g})", flush=True)
     try:
