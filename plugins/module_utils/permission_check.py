@@ -28,9 +28,10 @@ import re
 from collections import namedtuple
 
 try:
+    from botocore.exceptions import BotoCoreError
     from botocore.exceptions import ClientError
 except ImportError:  # modules report the missing SDK themselves
-    ClientError = None
+    BotoCoreError = ClientError = None
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching import ERROR
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching import WARNING
@@ -53,8 +54,9 @@ Subject = namedtuple("Subject", "label client role_arn needs")
 # What a subject needs: the Permission rows of `identity` ("orchestrator"/"target") in `region`, filtered by
 # `scope`: "all", "sts" (only sts:*) or "not_sts".
 Need = namedtuple("Need", "identity region scope")
-# One SimulatePrincipalPolicy call: region, actions, resources (None: "*"), context, and {action: [Permission]}.
-SimulateCall = namedtuple("SimulateCall", "region actions resources context permissions")
+# One SimulatePrincipalPolicy call: region, actions, resources (None: "*"), context, {action: [Permission]} and the
+# (action, resource) pairs the permissions ask for ("*" for a permission on every resource).
+SimulateCall = namedtuple("SimulateCall", "region actions resources context permissions pairs")
 
 _ARN = re.compile(r"^arn:(?P<partition>[^:]+):(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):"
                   r"(?P<resource>.+)$")
@@ -165,8 +167,9 @@ def resources_of(permission, partition, region, account, known, role_arns, princ
 
 
 def plan_calls(table, needs, partition, account, workflows=None, known=None, role_arns=(), principal=None):
-    """The SimulatePrincipalPolicy calls for one identity: its permissions grouped by (region, resources,
-    context), in batches of ACTION_BATCH actions and RESOURCE_BATCH resources."""
+    """The SimulatePrincipalPolicy calls for one identity: one per (region, context), in batches of ACTION_BATCH
+    actions and RESOURCE_BATCH resources. IAM evaluates every action of a call on every resource of it; only the
+    pairs a permission asks for (SimulateCall.pairs) count, so one call serves permissions on different resources."""
     groups = {}
     for need in needs:
         for permission in table:
@@ -177,45 +180,58 @@ def plan_calls(table, needs, partition, account, workflows=None, known=None, rol
             if permission.action.lower() == "sts:assumerole" and not role_arns:
                 continue  # no role to assume, no AssumeRole call
             resources = resources_of(permission, partition, need.region, account, known, role_arns, principal)
-            key = (need.region, resources, mirrored_context(permission.context))
-            groups.setdefault(key, {}).setdefault(permission.action, []).append(permission)
+            group = groups.setdefault((need.region, mirrored_context(permission.context)), {})
+            entry = group.setdefault(permission.action, ([], set()))
+            entry[0].append(permission)
+            entry[1].update(resources or ("*",))
     calls = []
-    for (region, resources, context), by_action in sorted(groups.items(), key=lambda kv: repr(kv[0])):
+    for (region, context), by_action in sorted(groups.items(), key=lambda kv: repr(kv[0])):
         actions = sorted(by_action)
-        resource_batches = [None] if resources is None else [
-            resources[i:i + RESOURCE_BATCH] for i in range(0, len(resources), RESOURCE_BATCH)]
+        resources = sorted({r for _perms, wanted in by_action.values() for r in wanted})
         for start in range(0, len(actions), ACTION_BATCH):
             batch = actions[start:start + ACTION_BATCH]
-            for resource_batch in resource_batches:
-                calls.append(SimulateCall(region, tuple(batch), resource_batch, context,
-                                          {a: by_action[a] for a in batch}))
+            for first in range(0, len(resources), RESOURCE_BATCH):
+                resource_batch = resources[first:first + RESOURCE_BATCH]
+                pairs = frozenset((a, r) for a in batch for r in by_action[a][1] if r in resource_batch)
+                if not pairs:
+                    continue
+                used = sorted({a for a, _r in pairs})
+                used_resources = tuple(sorted({r for _a, r in pairs}))
+                calls.append(SimulateCall(region, tuple(used), None if used_resources == ("*",) else used_resources,
+                                          context, {a: by_action[a][0] for a in used}, pairs))
     return calls
 
 
+def _decisions(result):
+    """(resource, decision, missing context keys) of one EvaluationResult: its resource-specific results when
+    it has them, else its own."""
+    missing = list(result.get("MissingContextValues") or [])
+    specific = result.get("ResourceSpecificResults") or []
+    if specific:
+        return [(item.get("EvalResourceName") or "*", item.get("EvalResourceDecision"),
+                 list(item.get("MissingContextValues") or missing)) for item in specific]
+    return [(result.get("EvalResourceName") or "*", result.get("EvalDecision"), missing)]
+
+
 def denied_of(call, results):
-    """{action: [(resource, decision, missing context keys)]} of the call's denials; an action the answer does not
-    mention counts as denied (not evaluated)."""
+    """{action: [(resource, decision, missing context keys)]} of the call's denials among the pairs it asks for; a
+    pair the answer does not mention counts as denied (not evaluated). IAM action names are case-insensitive."""
+    wanted = {(a.lower(), r): a for a, r in call.pairs}
     denied = {}
     seen = set()
     for result in results:
-        action = result.get("EvalActionName")
-        seen.add(action)
-        missing = list(result.get("MissingContextValues") or [])
-        specific = result.get("ResourceSpecificResults") or []
-        if result.get("EvalDecision") != ALLOWED:
-            denied.setdefault(action, []).append((result.get("EvalResourceName") or "*", result.get("EvalDecision"),
-                                                  missing))
-        for item in specific:
-            if item.get("EvalResourceDecision") != ALLOWED and result.get("EvalDecision") == ALLOWED:
-                denied.setdefault(action, []).append((item.get("EvalResourceName"), item.get("EvalResourceDecision"),
-                                                      list(item.get("MissingContextValues") or missing)))
-    lowered = {a.lower() for a in seen if a}
-    for action in call.actions:
-        if action.lower() not in lowered:
-            denied.setdefault(action, []).append(("*", "notEvaluated", []))
-    # The answer may spell an action differently (IAM action names are case-insensitive).
-    by_lower = {a.lower(): a for a in call.actions}
-    return {by_lower.get((a or "").lower(), a): v for a, v in denied.items()}
+        action = (result.get("EvalActionName") or "").lower()
+        for resource, decision, missing in _decisions(result):
+            key = (action, resource)
+            if key not in wanted:
+                continue
+            seen.add(key)
+            if decision != ALLOWED:
+                denied.setdefault(wanted[key], []).append((resource, decision, missing))
+    for key, action in sorted(wanted.items()):
+        if key not in seen:
+            denied.setdefault(action, []).append((key[1], "notEvaluated", []))
+    return denied
 
 
 def self_simulation_statement(principal):
@@ -265,7 +281,7 @@ class PermissionCheck:
         try:
             entry["caller_arn"] = subject.client.caller_arn()
         except Exception as error:  # pylint: disable=broad-except
-            if ClientError is None or not isinstance(error, ClientError):
+            if not _aws_error(error):
                 raise
             entry["error"] = (f"the {subject.label} could not be identified (sts:GetCallerIdentity: "
                               f"{_code(error)}); its permissions were not checked")
@@ -280,11 +296,12 @@ class PermissionCheck:
         partition, account = _partition_account(principal)
         calls = plan_calls(self.table, subject.needs, partition, account, self.workflows, known, role_arns,
                            principal)
+        checked = set()
         for call in calls:
             try:
                 results = subject.client.simulate(principal, call.actions, call.resources, call.context)
             except Exception as error:  # pylint: disable=broad-except
-                if ClientError is None or not isinstance(error, ClientError):
+                if not _aws_error(error):
                     raise
                 entry["error"] = self._simulate_error(subject, principal, error)
                 # A principal IAM does not know was not checked (nothing says a call would be denied): a warning.
@@ -292,7 +309,8 @@ class PermissionCheck:
                 entry["_checks"].append(check(name, False, entry["error"], severity=severity))
                 return entry
             entry["simulate_calls"] += 1
-            entry["actions_checked"] += len(call.actions)
+            checked.update(call.actions)
+            entry["actions_checked"] = len(checked)
             for action, denials in sorted(denied_of(call, results).items()):
                 entry["denied"].append(self._finding(subject, principal, partition, account, call, action, denials))
         for finding in entry["denied"]:
@@ -364,6 +382,11 @@ def _covering(permissions, resources, partition, region, account):
         if _covers(permission, resources, partition, region, account):
             return permission
     return permissions[0] if permissions else None
+
+
+def _aws_error(error):
+    """A refusal or failure of the call itself (reported), as opposed to a bug (raised)."""
+    return any(kind is not None and isinstance(error, kind) for kind in (ClientError, BotoCoreError))
 
 
 def _code(error):

@@ -278,7 +278,9 @@ permissions:
   type: dict
   contains:
     passed:
-      description: Whether no identity was denied an action (and every identity could be checked).
+      description:
+        - Whether no identity was denied an action and every identity could be simulated; an identity that is not
+          an IAM user or role (the root user, a federated user) or that IAM does not know is a warning only.
       type: bool
     identities:
       description:
@@ -400,7 +402,8 @@ def main():
             table_prefix={"type": "str", "default": "drs-orchestration"},
             check_permissions={"type": "bool", "default": True},
             permission_workflows={"type": "list", "elements": "str",
-                                  "choices": list(permission_check.ALL_WORKFLOWS)},
+                                  "choices": ["failover", "failback", "drill", "drill_cleanup", "preflight",
+                                              "state_tables", "report", "metrics", "agent"]},
         ),
         supports_check_mode=True,
     )

@@ -230,6 +230,7 @@ drs_preflight           | table_prefix                  | test_preflight_playboo
 drs_preflight           | table_prefix                  | test_preflight_playbook.py::test_drs_preflight_module_options (missing tables named)
 drs_preflight           | check_permissions             | test_permission_preflight.py::test_an_identity_that_may_not_simulate_itself_gets_the_fix_and_the_check_can_be_skipped
 drs_preflight           | check_permissions             | test_permission_preflight.py::test_a_role_missing_a_statement_is_named_with_action_region_and_fix (default true)
+drs_preflight           | check_permissions             | test_permission_preflight.py::test_the_preflight_playbook_fails_naming_the_denied_action_and_the_fix (drs_preflight_check_permissions)
 drs_preflight           | permission_workflows          | test_permission_preflight.py::test_the_shipped_policies_pass_with_iam_enforced (narrowed to failover)
 drs_preflight           | source_region                 | test_preflight_playbook.py::test_drs_preflight_module_options (name_from source_instance / drs_source_server)
 drs_preflight           | source_role_arn               | test_preflight_playbook.py::test_drs_preflight_module_options

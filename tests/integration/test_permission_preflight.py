@@ -11,10 +11,14 @@ import json
 import os
 
 import pytest
+from filelock import FileLock
 
 from simlib import DEFAULT_ACCOUNT, PRIMARY, RECOVERY, Sim
 
-from .helpers import EXTERNAL_ID, ROOT, PlaybookRunner, assert_no_mutation, cross_account_estate, drs
+from .helpers import (EXTERNAL_ID, ROOT, PlaybookRunner, assert_no_mutation, cross_account_estate, drs, run_tool,
+                      state_tables)
+from .test_failover_playbook import _inventory
+from .test_preflight_playbook import _stats
 
 TARGET = "222222222222"
 ROLE_NAME = "DRSOrchestration"
@@ -63,7 +67,9 @@ def _user(sim, name, document, extra=None):
 
 
 def _role(sim, account, document, name=ROLE_NAME):
-    """The recovery account role, trusting the primary account with the ExternalId."""
+    """The recovery account role, trusting the primary account with the ExternalId (DRS initialised there)."""
+    if account != TARGET:  # the estate initialises DRS in the recovery account
+        sim.client("drs", region=RECOVERY, account=account).initialize_service()
     iam = sim.client("iam", region=PRIMARY, account=account)
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(_trust()))["Role"]["Arn"]
     _attach(iam, "role", name, document)
@@ -169,6 +175,35 @@ def test_an_identity_that_may_not_simulate_itself_gets_the_fix_and_the_check_can
     assert "permissions" not in skipped and skipped["ready"], skipped["summary"]
 
 
+def test_the_preflight_playbook_fails_naming_the_denied_action_and_the_fix(sim, tmp_path):
+    """playbooks/preflight.yml as the orchestrator user, the recovery role without DRSStartRecoveries: the run fails
+    with the action, the role, the region and the statement in its output and statistics, changing nothing;
+    drs_preflight_check_permissions=false skips the check and the same estate passes."""
+    summary = sim.load_estate(cross_account_estate(TARGET))
+    state_tables(sim, "drs-orchestration", account=TARGET)
+    role = _role(sim, TARGET, _without("target-account-policy", "DRSStartRecoveries"))
+    orchestrator = _user(sim, "dr-orchestrator", POLICIES["orchestrator-policy"])
+    inventory = _inventory(tmp_path, summary, drs_target_role_arn=role, drs_external_id=EXTERNAL_ID,
+                           drs_state_table_prefix="drs-orchestration")
+    env = {"AWS_ACCESS_KEY_ID": orchestrator["access_key"], "AWS_SECRET_ACCESS_KEY": orchestrator["secret_key"],
+           "ANSIBLE_SHOW_CUSTOM_STATS": "true"}
+    playbook = os.path.join(ROOT, "playbooks", "preflight.yml")
+    sim.clear_requests()
+    denied = run_tool("ansible-playbook", [playbook, "-i", inventory], sim.url, tmp_path, env=env, timeout=300)
+    assert_no_mutation(sim, "preflight playbook")
+    assert denied.returncode != 0, denied.stdout[-3000:]
+    failure = denied.stdout[denied.stdout.index("Fail unless every wave is ready"):]
+    for fragment in ("drs:StartRecovery", role, RECOVERY, "DRSStartRecoveries", "Nothing was changed"):
+        assert fragment in failure, (fragment, failure[-3000:])
+    stats = _stats(denied.stdout)["drs_preflight"]
+    assert stats["ready"] is False and stats["not_ready_servers"] == []
+    assert stats["denied_permissions"] and all("drs:StartRecovery" in m for m in stats["denied_permissions"])
+    skipped = run_tool("ansible-playbook", [playbook, "-i", inventory, "-e", "drs_preflight_check_permissions=false"],
+                       sim.url, tmp_path, env=env, timeout=300)
+    assert skipped.returncode == 0, skipped.stdout[-3000:]
+    assert "READY: every wave can fail over" in skipped.stdout
+
+
 # ------------------------------------------------------------------------- (c) every statement, one at a time
 STATEMENTS = [(policy, statement["Sid"]) for policy in POLICIES for statement in POLICIES[policy]["Statement"]
               if statement["Sid"] not in NOT_NEEDED.get(policy, {})]
@@ -179,8 +214,22 @@ VARIANT_ACCOUNTS = {sid: f"2000000000{index:02d}" for index, (policy, sid) in en
 
 
 @pytest.fixture(scope="module")
-def one_statement_removed(simulator_process, tmp_path_factory):
-    """Every variant in one playbook run: {(policy, sid): drs_preflight result}."""
+def one_statement_removed(simulator_process, tmp_path_factory, worker_id):
+    """Every variant in one playbook run: {(policy, sid): drs_preflight result}. Under xdist the first worker to
+    get here runs it and the others read its results (the pytest-xdist recipe for a fixture run once per session)."""
+    if worker_id == "master":
+        return _run_variants(simulator_process, tmp_path_factory)
+    cache = tmp_path_factory.getbasetemp().parent / "permission-variants.json"  # shared by this run's workers
+    with FileLock(str(cache) + ".lock"):
+        if cache.exists():
+            stored = json.loads(cache.read_text())
+        else:
+            stored = {"|".join(k): v for k, v in _run_variants(simulator_process, tmp_path_factory).items()}
+            cache.write_text(json.dumps(stored))
+    return {tuple(k.split("|")): v for k, v in stored.items()}
+
+
+def _run_variants(simulator_process, tmp_path_factory):
     sim = Sim(simulator_process.url)
     sim.reset()
     names = _estate(sim)

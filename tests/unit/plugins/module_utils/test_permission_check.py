@@ -142,15 +142,34 @@ def test_actions_and_resources_are_batched():
     assert [len(c.resources) for c in stop] == [pc.RESOURCE_BATCH, 3]
 
 
+def test_one_call_per_context_and_only_the_pairs_asked_for_count():
+    table = (Permission("target", "drs:StartRecovery", "arn:{partition}:drs:{region}:{account}:source-server/*", (),
+                        "collection", "launch", ALL),
+             Permission("target", "drs:DescribeJobs", "*", (), "collection", "jobs", ALL))
+    [call] = pc.plan_calls(table, (pc.Need("target", "us-west-2", "all"),), "aws", "222222222222",
+                           known={("drs", "source-server", "us-west-2"): ["s-1"]})
+    server = "arn:aws:drs:us-west-2:222222222222:source-server/s-1"
+    assert call.resources == ("*", server)
+    assert call.pairs == {("drs:StartRecovery", server), ("drs:DescribeJobs", "*")}
+    # IAM answers every action on every resource: drs:DescribeJobs on the server is not asked for, its denial is
+    # not one of the run's.
+    answer = [result("drs:StartRecovery", resource=server), result("drs:StartRecovery", "implicitDeny"),
+              result("drs:DescribeJobs"), result("drs:DescribeJobs", "implicitDeny", server)]
+    assert pc.denied_of(call, answer) == {}
+    assert pc.denied_of(call, answer[1:]) == {"drs:StartRecovery": [(server, "notEvaluated", [])]}
+
+
 def test_an_action_missing_from_the_answer_counts_as_denied():
-    call = pc.SimulateCall("us-west-2", ("drs:StartRecovery", "drs:DescribeSourceServers"), None, (), {})
+    call = pc.SimulateCall("us-west-2", ("drs:StartRecovery", "drs:DescribeSourceServers"), None, (), {},
+                           frozenset({("drs:StartRecovery", "*"), ("drs:DescribeSourceServers", "*")}))
     denied = pc.denied_of(call, [{"EvalActionName": "drs:describesourceservers", "EvalResourceName": "*",
                                   "EvalDecision": "allowed"}])
     assert denied == {"drs:StartRecovery": [("*", "notEvaluated", [])]}
 
 
 def test_a_resource_specific_denial_counts():
-    call = pc.SimulateCall("us-west-2", ("ec2:StopInstances",), ("arn:i1", "arn:i2"), (), {})
+    call = pc.SimulateCall("us-west-2", ("ec2:StopInstances",), ("arn:i1", "arn:i2"), (), {},
+                           frozenset({("ec2:StopInstances", "arn:i1"), ("ec2:StopInstances", "arn:i2")}))
     denied = pc.denied_of(call, [{"EvalActionName": "ec2:StopInstances", "EvalResourceName": "*",
                                   "EvalDecision": "allowed", "ResourceSpecificResults": [
                                       {"EvalResourceName": "arn:i1", "EvalResourceDecision": "allowed"},
@@ -281,3 +300,28 @@ def test_summary_lists_each_denial_with_its_statement():
     lines = pc.summary_lines(report)
     assert "1 action(s) DENIED" in lines[0]
     assert "drs:DescribeSourceServers in us-west-2" in lines[1] and "FakedrsDescribeSourceServers" in lines[1]
+
+
+class Unreachable:
+    """An IAMClient whose IAM endpoint cannot be reached."""
+
+    def caller_arn(self):
+        return ORCHESTRATOR
+
+    def simulate(self, *args, **kwargs):
+        from botocore.exceptions import EndpointConnectionError
+
+        raise EndpointConnectionError(endpoint_url="https://iam.amazonaws.com/")
+
+
+def test_an_unreachable_iam_is_reported_not_raised():
+    subject = pc.Subject("orchestrator", Unreachable(), None, (pc.Need("target", "us-west-2", "all"),))
+    report = checker(table=TARGET_ONLY).run([subject])
+    assert not report["passed"]
+    assert "EndpointConnectionError" in report["reasons"][0] and "not checked" in report["reasons"][0]
+
+
+def test_the_workflows_are_those_of_the_permissions_table():
+    from ansible_collections.elasticdr.orchestration.plugins.module_utils import permissions
+
+    assert frozenset(pc.ALL_WORKFLOWS) == permissions.ALL_WORKFLOWS
