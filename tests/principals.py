@@ -5,7 +5,7 @@ playbook end-to-end tests, with IAM enforced in the simulator (docs/simulator.md
   credentials are a session of it (what an AWX credential or an instance profile gives a controller).
 - The target role: `DRSOrchestration` in the recovery account with `target-account-policy.json` and
   `target-account-trust-policy.json` (the orchestrator, with the ExternalId), reached by the collection through
-  sts:AssumeRole with `drs_target_role_arn` and `drs_external_id`.
+  sts:AssumeRole with `drs_target_role_arn` and the ExternalId in `DRS_EXTERNAL_ID` (the environment).
 
 The policies' placeholder accounts (111111111111 for the orchestrator's account, 222222222222 for the recovery
 account), the trust policy's ExternalId placeholder and, for a run with another `drs_state_table_prefix`, the
@@ -60,9 +60,11 @@ def _operator(url, account, primary_account, service):
 class RunPrincipals:
     """What a run needs to act as the principals: its environment and its inventory variables."""
 
-    def __init__(self, env: dict, inventory_vars: dict, orchestrator_role_arn: str, target_role_arn: str):
+    def __init__(self, env: dict, inventory_vars: dict, orchestrator_role_arn: str, target_role_arn: str,
+                 external_id: str):
         self.env, self.vars = env, inventory_vars
         self.orchestrator_role_arn, self.target_role_arn = orchestrator_role_arn, target_role_arn
+        self.external_id = external_id
 
 
 def create(url: str, primary_account: str = "123456789012", recovery_account: str = "123456789012",
@@ -87,10 +89,11 @@ def create(url: str, primary_account: str = "123456789012", recovery_account: st
         RoleArn=orchestrator_arn, RoleSessionName="ansible-playbook", DurationSeconds=43200)["Credentials"]
     if enforce:
         requests.post(f"{url}/_simulator/iam", json={"enforce": True}, timeout=30).raise_for_status()
+    # The ExternalId reaches the run the way docs/SECURITY.md recommends for a secret: the environment
+    # (DRS_EXTERNAL_ID, which an AWX credential injects), not the inventory.
     env = {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
-           "AWS_SESSION_TOKEN": creds["SessionToken"]}
-    return RunPrincipals(env, {"drs_target_role_arn": target_arn, "drs_external_id": external_id},
-                         orchestrator_arn, target_arn)
+           "AWS_SESSION_TOKEN": creds["SessionToken"], "DRS_EXTERNAL_ID": external_id}
+    return RunPrincipals(env, {"drs_target_role_arn": target_arn}, orchestrator_arn, target_arn, external_id)
 
 
 def _role(iam, name, trust, policy) -> str:
