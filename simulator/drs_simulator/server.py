@@ -22,6 +22,7 @@ from .config import SimConfig
 from .drs.models import DRSRegistry
 from .drs.responses import DRSResponse
 from .faults import FaultInjector, drop_response
+from .iam import quotas as iam_quotas
 from .iam.enforcer import IAMEnforcer
 from .requestlog import RequestLog
 
@@ -124,6 +125,7 @@ class SimulatorApp:
         cloudformation.install()
         ec2tags.install()
         ec2defaults.install()
+        iam_quotas.install()
         ec2serialize.install()
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.drs = DRSResponse(runtime.drs)

@@ -269,3 +269,30 @@ def test_put_metric_data_only_in_the_namespace_the_condition_names(enforced):
     assert "cloudwatch:PutMetricData" in _code(error)[1]
     metrics = sim.client("cloudwatch").list_metrics(MetricName="m")["Metrics"]
     assert {m["Namespace"] for m in metrics} == {"ElasticDR/Orchestration"}
+
+
+def test_policy_size_quotas_as_iam_enforces_them_and_the_shipped_policies_fit_as_role_policies(sim):
+    """IAM User Guide, "IAM and AWS STS quotas": managed policies 6,144 characters, a role's inline policies
+    10,240 together, a user's 2,048, white space not counted."""
+    iam = sim.client("iam", region=PRIMARY)
+    big = _policy(*[_allow(["ec2:DescribeInstances"], f"arn:aws:ec2:*:*:instance/i-{n:017d}") for n in range(70)])
+    with pytest.raises(ClientError) as error:
+        iam.create_policy(PolicyName="big", PolicyDocument=big)
+    assert _code(error) == ("LimitExceeded", "Cannot exceed quota for PolicySize: 6144")
+    iam.create_user(UserName="small")
+    with pytest.raises(ClientError) as error:
+        iam.put_user_policy(UserName="small", PolicyName="p", PolicyDocument=big)
+    assert _code(error)[0] == "LimitExceeded"
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT},
+                                                      "Action": "sts:AssumeRole"}]}
+    _role(sim, "Sized", trust, _allow(["drs:DescribeJobs"]))
+    iam.put_role_policy(RoleName="Sized", PolicyName="second", PolicyDocument=big)  # about 6,500: fits 10,240
+    with pytest.raises(ClientError) as error:
+        iam.put_role_policy(RoleName="Sized", PolicyName="third", PolicyDocument=big)  # together they do not
+    assert "10240" in _code(error)[1]
+    # Each shipped policy is one role's inline policy in tests/principals.py: each must fit, whitespace aside.
+    import principals
+
+    for name in ("orchestrator-policy.json", "target-account-policy.json"):
+        document = json.dumps(principals.shipped_policy(name, ACCOUNT, ACCOUNT), indent=2)
+        iam.put_role_policy(RoleName="Sized", PolicyName="second", PolicyDocument=document)
