@@ -252,18 +252,6 @@ def test_delete_source_server_only_after_disconnect(sim, servers):
 
 
 # ------------------------------------------------------------------------------------------------ failback
-@pytest.fixture
-def failed_over(sim):
-    """One server recovered (not a drill) into its launch-into target in the recovery region."""
-    estate = sim.load_estate(small_estate(1, 1))
-    server = estate["servers"]["db-01"]
-    drs = sim.client("drs", region=RECOVERY)
-    _launch_into(drs, server["source_server_id"], server["target_instance_id"])
-    job = _recover(sim, drs, server["source_server_id"])
-    assert job["participatingServers"][0]["recoveryInstanceID"] == server["target_instance_id"]
-    return {"b1": server["source_server_id"], "b3": server["target_instance_id"], "a1": server["source_instance_id"]}
-
-
 def test_stop_failback_returns_the_instance_to_failback_not_started(sim, failed_over):
     west, east = sim.client("drs", region=RECOVERY), sim.client("drs", region=PRIMARY)
     b3 = failed_over["b3"]

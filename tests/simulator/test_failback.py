@@ -67,19 +67,6 @@ def _launch_into(drs, sid, target):
                                     launchIntoInstanceProperties={"launchIntoEC2InstanceID": target})
 
 
-@pytest.fixture
-def failed_over(sim):
-    """One server recovered (not a drill) into its launch-into target in the recovery region."""
-    estate = sim.load_estate(small_estate(1, 1))
-    server = estate["servers"]["db-01"]
-    drs = sim.client("drs", region=RECOVERY)
-    _launch_into(drs, server["source_server_id"], server["target_instance_id"])
-    job = _recover(sim, drs, server["source_server_id"])
-    assert job["participatingServers"][0]["recoveryInstanceID"] == server["target_instance_id"]
-    return {"b1": server["source_server_id"], "b3": server["target_instance_id"],
-            "a1": server["source_instance_id"], "a1_ip": server["source_private_ip"], "estate": estate}
-
-
 # ---------------------------------------------------------------------------------------- reverse replication
 def test_reverse_replication_creates_a_failback_server_that_syncs_over_time(sim, failed_over):
     west, east = sim.client("drs", region=RECOVERY), sim.client("drs", region=PRIMARY)
