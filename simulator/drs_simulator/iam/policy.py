@@ -245,28 +245,24 @@ def resource_matches(pattern: str, arn: str) -> bool:
     return wildcard_match(pattern, arn)
 
 
+def _names(statement: dict, element: str, value: str, context: dict, matcher) -> bool:
+    """Whether `Action`/`Resource` names the value, or `NotAction`/`NotResource` leaves it out."""
+    if element in statement:
+        return _element_matches(statement[element], value, context, matcher)
+    if f"Not{element}" in statement:
+        return not _element_matches(statement[f"Not{element}"], value, context, matcher)
+    raise PolicyError(f"statement {statement.get('Sid', '')!r} has neither {element} nor Not{element}")
+
+
 def statement_applies(statement: dict, action: str, resource: str | None, context: dict) -> bool:
     """Whether a statement (Allow or Deny) applies to this action on this resource in this context.
 
     `resource` None is a trust policy evaluation, where statements name a Principal and no Resource.
     """
-    if "Action" in statement:
-        if not _element_matches(statement["Action"], action, context, action_matches):
-            return False
-    elif "NotAction" in statement:
-        if _element_matches(statement["NotAction"], action, context, action_matches):
-            return False
-    else:
-        raise PolicyError(f"statement {statement.get('Sid', '')!r} has neither Action nor NotAction")
-    if resource is not None:
-        if "Resource" in statement:
-            if not _element_matches(statement["Resource"], resource, context, resource_matches):
-                return False
-        elif "NotResource" in statement:
-            if _element_matches(statement["NotResource"], resource, context, resource_matches):
-                return False
-        else:
-            raise PolicyError(f"statement {statement.get('Sid', '')!r} has neither Resource nor NotResource")
+    if not _names(statement, "Action", action, context, action_matches):
+        return False
+    if resource is not None and not _names(statement, "Resource", resource, context, resource_matches):
+        return False
     return conditions_hold(statement.get("Condition"), context)
 
 
