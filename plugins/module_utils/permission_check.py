@@ -142,13 +142,19 @@ def mirrored_context(context):
     return tuple(sorted(entries + extra))
 
 
-def resources_of(permission, partition, region, account, known, role_arns, principal=None):
+def _renamed(text, renames):
+    for old, new in (renames or {}).items():
+        text = text.replace(old, new)
+    return text
+
+
+def resources_of(permission, partition, region, account, known, role_arns, principal=None, renames=None):
     """The resource ARNs to simulate a permission on: the actual ones where known, else its pattern (None: "*").
 
     known: {(service, resource type, region): [resource IDs]}, e.g. ("ec2", "instance", "us-west-2"): targets.
     role_arns: the roles the run assumes (the resources of sts:AssumeRole); principal: the identity simulated, the
     resource of its own iam:SimulatePrincipalPolicy (a pattern may hold a policy variable such as ${aws:username},
-    which names no resource)."""
+    which names no resource); renames: {text: replacement} in the patterns, e.g. the state tables' prefix."""
     if permission.action.lower() == "sts:assumerole" and role_arns:
         return tuple(sorted(role_arns))
     if permission.action.lower() == "iam:simulateprincipalpolicy" and principal:
@@ -156,7 +162,7 @@ def resources_of(permission, partition, region, account, known, role_arns, princ
     resource = permission.resource or "*"
     if resource == "*":
         return None
-    formatted = resource.format(partition=partition, region=region, account=account)
+    formatted = _renamed(resource.format(partition=partition, region=region, account=account), renames)
     match = _PATTERN.match(formatted)
     if match and match.group("region") in (region, "*"):
         ids = (known or {}).get((match.group("service"), match.group("type"), region))
@@ -166,7 +172,8 @@ def resources_of(permission, partition, region, account, known, role_arns, princ
     return (formatted,)
 
 
-def plan_calls(table, needs, partition, account, workflows=None, known=None, role_arns=(), principal=None):
+def plan_calls(table, needs, partition, account, workflows=None, known=None, role_arns=(), principal=None,
+               renames=None):
     """The SimulatePrincipalPolicy calls for one identity: one per (region, context), in batches of ACTION_BATCH
     actions and RESOURCE_BATCH resources. IAM evaluates every action of a call on every resource of it; only the
     pairs a permission asks for (SimulateCall.pairs) count, so one call serves permissions on different resources."""
@@ -179,7 +186,8 @@ def plan_calls(table, needs, partition, account, workflows=None, known=None, rol
                 continue
             if permission.action.lower() == "sts:assumerole" and not role_arns:
                 continue  # no role to assume, no AssumeRole call
-            resources = resources_of(permission, partition, need.region, account, known, role_arns, principal)
+            resources = resources_of(permission, partition, need.region, account, known, role_arns, principal,
+                                     renames)
             group = groups.setdefault((need.region, mirrored_context(permission.context)), {})
             entry = group.setdefault(permission.action, ([], set()))
             entry[0].append(permission)
@@ -247,9 +255,10 @@ class PermissionCheck:
     """Simulates, for each subject, every permission the run needs, and reports each denial with its fix.
 
     table: permissions.PERMISSIONS (or a table of the same rows); statement_for: permissions.statement_for;
-    workflows: the workflows of the run to check (None: all)."""
+    workflows: the workflows of the run to check (None: all); renames: {text: replacement} applied to the resource
+    patterns and the statements (the state tables' prefix when it is not the default)."""
 
-    def __init__(self, table=None, statement_for=None, workflows=None):
+    def __init__(self, table=None, statement_for=None, workflows=None, renames=None):
         if table is None or statement_for is None:
             from ansible_collections.elasticdr.orchestration.plugins.module_utils import permissions
 
@@ -258,6 +267,7 @@ class PermissionCheck:
         self.table = tuple(table)
         self.statement_for = statement_for
         self.workflows = None if workflows is None else frozenset(workflows)
+        self.renames = dict(renames or {})
 
     def run(self, subjects, known=None):
         """subjects: Subject per identity. known: see resources_of. Returns the permission report:
@@ -295,7 +305,7 @@ class PermissionCheck:
         entry["principal_arn"] = principal
         partition, account = _partition_account(principal)
         calls = plan_calls(self.table, subject.needs, partition, account, self.workflows, known, role_arns,
-                           principal)
+                           principal, self.renames)
         checked = set()
         for call in calls:
             try:
@@ -340,11 +350,13 @@ class PermissionCheck:
     def _finding(self, subject, principal, partition, account, call, action, denials):
         permissions = call.permissions.get(action) or []
         resources = sorted({r for r, _d, _m in denials if r})
-        chosen = _covering(permissions, resources, partition, call.region, account)
+        chosen = _covering(permissions, resources, partition, call.region, account, self.renames)
         statement = None
         if chosen is not None:
             statement = dict(self.statement_for(chosen, partition, call.region, account))
-            if not _covers(chosen, resources, partition, call.region, account):
+            if isinstance(statement.get("Resource"), str):
+                statement["Resource"] = _renamed(statement["Resource"], self.renames)
+            if not _covers(chosen, resources, partition, call.region, account, self.renames):
                 # The statement's pattern does not name these resources (a role of another name, the identity
                 # itself): the statement to add names them.
                 statement["Resource"] = resources[0] if len(resources) == 1 else resources
@@ -369,17 +381,18 @@ def _pattern_matches(pattern, arn):
                         arn) is not None
 
 
-def _covers(permission, resources, partition, region, account):
-    resource = (permission.resource or "*").format(partition=partition, region=region, account=account)
+def _covers(permission, resources, partition, region, account, renames=None):
+    resource = _renamed((permission.resource or "*").format(partition=partition, region=region, account=account),
+                        renames)
     if "${" in resource:
         return False
     return all(r == "*" and resource == "*" or _pattern_matches(resource, r) for r in resources)
 
 
-def _covering(permissions, resources, partition, region, account):
+def _covering(permissions, resources, partition, region, account, renames=None):
     """The permission whose resource covers the denied resources (the first one when none does)."""
     for permission in permissions:
-        if _covers(permission, resources, partition, region, account):
+        if _covers(permission, resources, partition, region, account, renames):
             return permission
     return permissions[0] if permissions else None
 

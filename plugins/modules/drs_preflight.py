@@ -92,7 +92,10 @@ options:
         state tables exist and that no execution holds the group's lock.
     type: str
   table_prefix:
-    description: The prefix of the state tables, read only with O(protection_group).
+    description:
+      - The prefix of the state tables, read only with O(protection_group).
+      - O(check_permissions) checks the permissions on the tables (and their stack, C(<prefix>-state-tables)) of
+        this prefix.
     type: str
     default: drs-orchestration
   check_permissions:
@@ -316,6 +319,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_sup
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.pairs import check_protection_group
 from ansible_collections.elasticdr.orchestration.plugins.module_utils import permission_check
+from ansible_collections.elasticdr.orchestration.plugins.module_utils import permissions
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.readiness import Quotas
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.readiness import ReadinessEvaluator
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.readiness import summary_lines
@@ -371,18 +375,23 @@ def check_permissions(module, connections, report):
     if primary_region and primary_region != recovery_region:
         known[("ec2", "instance", primary_region)] = [r["source_instance_id"] for r in rows
                                                       if r.get("source_instance_id")]
-    return permission_check.PermissionCheck(workflows=params["permission_workflows"]).run(subjects, known=known)
+    # The state tables and their stack are named after the table prefix (permissions.py names the default one).
+    renames = {}
+    if params["table_prefix"] != permissions.STATE_TABLE_PREFIX:
+        renames[permissions.STATE_TABLE_PREFIX + "-"] = params["table_prefix"] + "-"
+    return permission_check.PermissionCheck(workflows=params["permission_workflows"],
+                                            renames=renames).run(subjects, known=known)
 
 
-def add_permissions(report, permissions):
+def add_permissions(report, found):
     """The permission findings as group checks of the readiness report."""
-    report["permissions"] = {k: permissions[k] for k in ("passed", "identities", "denied", "reasons", "warnings")}
-    report["checks"].extend(permissions["checks"])
-    report["reasons"].extend(permissions["reasons"])
-    report["notes"].extend(permissions["warnings"])
-    report["ready"] = report["ready"] and permissions["passed"]
+    report["permissions"] = {k: found[k] for k in ("passed", "identities", "denied", "reasons", "warnings")}
+    report["checks"].extend(found["checks"])
+    report["reasons"].extend(found["reasons"])
+    report["notes"].extend(found["warnings"])
+    report["ready"] = report["ready"] and found["passed"]
     lines = summary_lines(report)
-    report["summary"] = lines[:-1] + permission_check.summary_lines(permissions) + lines[-1:]
+    report["summary"] = lines[:-1] + permission_check.summary_lines(found) + lines[-1:]
 
 
 def main():

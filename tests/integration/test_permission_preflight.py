@@ -45,16 +45,35 @@ def _without(policy, sid):
     return document
 
 
+# IAM quota: a managed policy holds at most 6,144 characters (IAM User Guide, "IAM and AWS STS quotas").
+POLICY_SIZE = 6144
+
+
+def _parts(document):
+    """The document's statements as managed policies under the size quota, in order."""
+    parts, current = [], []
+    for statement in document["Statement"]:
+        candidate = {"Version": document["Version"], "Statement": current + [statement]}
+        if current and len(json.dumps(candidate, separators=(",", ":"))) > POLICY_SIZE:
+            parts.append({"Version": document["Version"], "Statement": current})
+            current = []
+        current.append(statement)
+    parts.append({"Version": document["Version"], "Statement": current})
+    return parts
+
+
 def _attach(iam, kind, name, document, extra=None):
-    """The document as a managed policy of the user or role (a second, inline one for extra statements)."""
-    arn = iam.create_policy(PolicyName=f"{name}-policy", PolicyDocument=json.dumps(document))["Policy"]["Arn"]
-    if kind == "user":
-        iam.attach_user_policy(UserName=name, PolicyArn=arn)
-        if extra:
-            iam.put_user_policy(UserName=name, PolicyName="test-extra", PolicyDocument=json.dumps(
-                {"Version": "2012-10-17", "Statement": extra}))
-    else:
-        iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+    """The document as managed policies of the user or role (an inline one for extra statements)."""
+    for index, part in enumerate(_parts(document)):
+        arn = iam.create_policy(PolicyName=f"{name}-policy-{index}",
+                                PolicyDocument=json.dumps(part, separators=(",", ":")))["Policy"]["Arn"]
+        if kind == "user":
+            iam.attach_user_policy(UserName=name, PolicyArn=arn)
+        else:
+            iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+    if extra:
+        iam.put_user_policy(UserName=name, PolicyName="test-extra", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": extra}))
 
 
 def _user(sim, name, document, extra=None):
@@ -99,7 +118,9 @@ def test_the_shipped_policies_pass_with_iam_enforced(sim, play):
     try:
         sim.clear_requests()
         run = play.run([_preflight("shipped", names, role, orchestrator),
-                        _preflight("narrowed", names, role, orchestrator, permission_workflows=["failover"])])
+                        _preflight("narrowed", names, role, orchestrator, permission_workflows=["failover"]),
+                        _preflight("other_prefix", names, role, orchestrator, table_prefix="it-state",
+                                   permission_workflows=["report"])])
         denials = sim.control("GET", "iam")["denials"]
     finally:
         sim.control("POST", "iam", {"enforce": False})
@@ -121,6 +142,13 @@ def test_the_shipped_policies_pass_with_iam_enforced(sim, play):
     assert {r["account"] for r in simulated} == {DEFAULT_ACCOUNT, TARGET}  # each identity simulated itself
     narrowed = run.ok("narrowed")["permissions"]["identities"]
     assert sum(i["actions_checked"] for i in narrowed) < sum(i["actions_checked"] for i in by_identity.values())
+    # The shipped policy grants the tables of the default prefix only: another prefix's tables are named as denied.
+    other = run.ok("other_prefix")["permissions"]["denied"]
+    assert other and {d["identity"] for d in other} == {"target role"}
+    assert {d["action"].split(":")[0] for d in other} == {"dynamodb"}
+    for finding in other:
+        assert all(":table/it-state-" in r for r in finding["resources"]), finding
+        assert "table/it-state-" in json.dumps(finding["statement"]), finding["statement"]
 
 
 def test_a_role_missing_a_statement_is_named_with_action_region_and_fix(sim, play):

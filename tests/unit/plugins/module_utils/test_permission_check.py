@@ -325,3 +325,20 @@ def test_the_workflows_are_those_of_the_permissions_table():
     from ansible_collections.elasticdr.orchestration.plugins.module_utils import permissions
 
     assert frozenset(pc.ALL_WORKFLOWS) == permissions.ALL_WORKFLOWS
+
+
+def test_the_state_tables_prefix_renames_their_resources_and_statements():
+    table = (Permission("target", "dynamodb:GetItem",
+                        "arn:{partition}:dynamodb:{region}:{account}:table/drs-orchestration-*", (), "collection",
+                        "records", ALL),)
+    [call] = pc.plan_calls(table, (pc.Need("target", "us-west-2", "all"),), "aws", "222222222222",
+                           renames={"drs-orchestration-": "it-state-"})
+    assert call.resources == ("arn:aws:dynamodb:us-west-2:222222222222:table/it-state-*",)
+    with Stubbed(SESSION) as stub:
+        stub.simulate({"PolicySourceArn": ROLE, "ActionNames": ["dynamodb:GetItem"],
+                       "ResourceArns": list(call.resources)},
+                      [result("dynamodb:GetItem", "implicitDeny", call.resources[0])])
+        subject = pc.Subject("target role", stub.client, ROLE, (pc.Need("target", "us-west-2", "all"),))
+        report = pc.PermissionCheck(table=table, statement_for=statement_for,
+                                    renames={"drs-orchestration-": "it-state-"}).run([subject])
+    assert report["denied"][0]["statement"]["Resource"] == call.resources[0]
