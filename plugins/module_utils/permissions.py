@@ -165,8 +165,8 @@ def _drs_launch_permissions(identity, workflows):
     _grant("DRSReadsEC2ForTheLaunch", identity, "ec2:DescribeInstances", "*",
            "DRS reads the target instances (dependent action of StartRecovery, ReverseReplication, "
            "UpdateLaunchConfiguration and DescribeRecoveryInstances).", workflows, via="dependent", context=(VIA_DRS,))
-    _grant("DRSReadsForReverseReplication", identity, ("drs:DescribeReplicationConfigurationTemplates",
-                                                        "drs:DescribeSourceServers"), "*",
+    _grant("DRSReadsForReverseReplication", identity,
+           ("drs:DescribeReplicationConfigurationTemplates", "drs:DescribeSourceServers"), "*",
            "DRS reads the replication settings and source servers (dependent actions of ReverseReplication and "
            "DescribeRecoveryInstances).", workflows,
            via="dependent", context=(VIA_DRS,))

@@ -327,7 +327,7 @@ def cid(name):
     return f"{name:0>8}-0000-4000-8000-000000000000"
 
 
-def _command(command_id, comment=COMMENT, commands=COMMANDS, document="AWS-RunShellScript", requested=None):
+def _command(command_id, comment=COMMENT, commands=tuple(COMMANDS), document="AWS-RunShellScript", requested=None):
     return {"CommandId": cid(command_id), "DocumentName": document, "Comment": comment, "InstanceIds": [iid(101)],
             "Parameters": {"commands": list(commands)},
             "RequestedDateTime": requested or datetime.datetime.now(datetime.timezone.utc)}
