@@ -322,7 +322,7 @@ def inventory_for(workdir, summary, poll_interval, wait_timeout):
         "vars": {"drs_primary_region": PRIMARY, "drs_recovery_region": RECOVERY, "drs_protection_group": GROUP,
                  "drs_state_table_prefix": PREFIX, "drs_poll_interval": poll_interval,
                  "drs_wait_timeout": wait_timeout, "drs_replication_timeout": wait_timeout},
-        "children": {f"wave_{w}": {"hosts": {n: {} for n in sorted(names)}, "vars": {"drs_wave": w}}
+        "children": {f"wave_{w}": {"hosts": {n: {} for n in sorted(names)}}
                      for w, names in sorted(by_wave.items())}}}
     path = os.path.join(workdir, "hosts.yml")
     with open(path, "w", encoding="utf-8") as handle:

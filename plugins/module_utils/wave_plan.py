@@ -3,8 +3,9 @@
 # Copyright: Contributors to the elasticdr.orchestration project
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The inventory contract (docs/INVENTORY.md): every protected server is a host named by its match tag with an
-integer drs_wave, in exactly one wave; waves run in ascending order, optionally limited to drs_waves."""
+"""The inventory contract (docs/INVENTORY.md): every protected server is a host named by its match tag, in exactly
+one wave: the wave_<n> group it is in, or its integer drs_wave (both, when given, must agree); waves run in
+ascending order, optionally limited to drs_waves."""
 
 import re
 
@@ -36,16 +37,20 @@ def plan_waves(hosts, only=None):
     for name in sorted(hosts):
         info = hosts[name] or {}
         wave_groups = sorted({int(m.group(1)) for g in info.get("groups") or [] for m in [WAVE_GROUP.match(g)] if m})
-        wave = _as_wave(info.get("drs_wave"))
-        if info.get("drs_wave") is None:
-            problems.append(f"{name}: no drs_wave (put it in a wave_<n> group or set drs_wave)")
-            continue
-        if wave is None or wave < 0:
-            problems.append(f"{name}: drs_wave {info.get('drs_wave')!r} is not a non-negative integer")
-            continue
         if len(wave_groups) > 1:
             problems.append(f"{name}: in several wave groups ({', '.join(f'wave_{w}' for w in wave_groups)}); a server "
                             "belongs to exactly one wave")
+            continue
+        if info.get("drs_wave") is None:
+            # The group is the wave: wave_3 means wave 3, with or without a drs_wave variable.
+            if wave_groups:
+                by_wave.setdefault(wave_groups[0], []).append(name)
+            else:
+                problems.append(f"{name}: in no wave (put it in a wave_<n> group or set drs_wave)")
+            continue
+        wave = _as_wave(info.get("drs_wave"))
+        if wave is None or wave < 0:
+            problems.append(f"{name}: drs_wave {info.get('drs_wave')!r} is not a non-negative integer")
             continue
         if wave_groups and wave_groups[0] != wave:
             problems.append(f"{name}: drs_wave is {wave} but the host is in group wave_{wave_groups[0]}")
@@ -54,8 +59,8 @@ def plan_waves(hosts, only=None):
     if problems:
         raise ConfigurationError("The inventory breaks the wave contract: " + "; ".join(problems) + ".",
                                  server=problems[0].split(":")[0],
-                                 remediation="Give every protected server exactly one integer drs_wave (see "
-                                             "docs/INVENTORY.md).", details={"problems": problems})
+                                 remediation="Put every protected server in exactly one wave_<n> group, or give it "
+                                             "an integer drs_wave (see docs/INVENTORY.md).", details={"problems": problems})
     if not by_wave:
         raise ConfigurationError("The inventory has no protected servers.",
                                  remediation="Add the servers as hosts named by their Name tag, in wave_<n> groups.")

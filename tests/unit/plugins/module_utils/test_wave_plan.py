@@ -16,6 +16,12 @@ def test_waves_run_ascending_with_their_hosts():
     assert plan["hosts_by_wave"] == {1: ["db-01", "db-02"], 2: ["app-01"], 3: ["web-01"]}
 
 
+def test_the_wave_group_is_the_wave_without_a_drs_wave_variable():
+    plan = plan_waves({"db-01": host(None, "wave_1"), "web-01": host(None, "wave_12", "web"), "app-01": host(2)})
+    assert plan["waves"] == [1, 2, 12]
+    assert plan["hosts_by_wave"] == {1: ["db-01"], 2: ["app-01"], 12: ["web-01"]}
+
+
 def test_only_limits_the_waves_and_refuses_an_empty_one():
     hosts = {"a": host(1, "wave_1"), "b": host(2, "wave_2")}
     assert plan_waves(hosts, only=["2"])["waves"] == [2]
@@ -25,7 +31,8 @@ def test_only_limits_the_waves_and_refuses_an_empty_one():
 
 
 @pytest.mark.parametrize("hosts, fragment", [
-    ({"a": host(None)}, "a: no drs_wave"),
+    ({"a": host(None)}, "a: in no wave"),
+    ({"a": host(None, "wave_1", "wave_2")}, "a: in several wave groups (wave_1, wave_2)"),
     ({"a": host("one")}, "a: drs_wave 'one' is not a non-negative integer"),
     ({"a": host(True)}, "a: drs_wave True"),
     ({"a": host(1, "wave_1", "wave_2")}, "a: in several wave groups (wave_1, wave_2)"),
