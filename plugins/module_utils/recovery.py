@@ -19,7 +19,14 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.drs import
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import has_launch_into_tag
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import state_of
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import JobTimeoutError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import RecoveryError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ValidationError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import check
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import validate
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import JobMonitor
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import counts
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import summarise
 
 EXECUTION_TAG = "elasticdr:execution-id"
 WAVE_TAG = "elasticdr:wave"
@@ -165,3 +172,132 @@ class RecoveryRunner:
         # The jobs prepare() saw are older than this call: after a lost StartRecovery response none of them is
         # taken for the job the call started (DRSClient.find_started_job).
         return self.drs.start_recovery(server_ids, is_drill, tags, known_job_ids=self._known_job_ids)
+
+
+# The options of a recovery (drs_recovery's, which the wave engine passes too) and their defaults.
+RECOVERY_DEFAULTS = {
+    "mode": "recovery", "execution_id": None, "wave": None, "stop_targets": True, "retry_failed": True,
+    "wait": True, "wait_timeout": 3600, "waited_seconds": 0.0, "poll_interval": 30.0, "return_after": 0.0,
+    "servers_per_job": 100, "fail_on_launch_failure": True, "validate_ips": "none",
+}
+
+
+def check_options(options):
+    """Refuse bad recovery options before any AWS call."""
+    if not 1 <= options["servers_per_job"] <= 200:
+        raise ConfigurationError(
+            f"servers_per_job must be between 1 and 200; got {options['servers_per_job']}.",
+            remediation="StartRecovery accepts at most 200 source servers per call, and the DRS quota is 100 per "
+                        "job unless raised for the account.")
+    if options["wait_timeout"] < 0 or options["poll_interval"] <= 0 or options["return_after"] < 0:
+        raise ConfigurationError("wait_timeout and return_after must be >= 0 and poll_interval > 0.")
+
+
+def server_items(items):
+    """The servers of a recovery, each {source_server_id, target_instance_id, name}; every one needs an id."""
+    servers = []
+    for item in items:
+        if not item.get("source_server_id"):
+            raise ConfigurationError("Every entry of servers needs a source_server_id.", server=item.get("name"))
+        servers.append({k: item.get(k) for k in ("source_server_id", "target_instance_id", "name")})
+    return servers
+
+
+def recover(drs, ec2, items, options, check_mode=False, on_progress=None):
+    """Stop the launch-into targets, start (or adopt) the jobs of items and wait for them, then check the IPs.
+
+    items: the servers (drs_instance_match pairs); options: RECOVERY_DEFAULTS overridden. Returns the result
+    drs_recovery documents; result["failure"] is the error the run ends with (a timeout, or a launch failure
+    with fail_on_launch_failure), else None. on_progress(snapshot) is called after each poll (JobMonitor)."""
+    options = dict(RECOVERY_DEFAULTS, **options)
+    check_options(options)
+    servers = server_items(items)
+    expect = None if options["validate_ips"] == "none" else options["validate_ips"]
+    runner = RecoveryRunner(drs, ec2)
+    plan = runner.prepare(servers, execution_id=options["execution_id"], wave=options["wave"],
+                          retry_failed=options["retry_failed"], stop_targets=options["stop_targets"])
+    ip_pairs = _ip_pairs(items, plan["targets"]) if expect else []
+    if expect:
+        # The expected IPs are checked now, before anything changes (validate raises on a missing one).
+        validate(ip_pairs, {}, expect)
+
+    def check_ips(result):
+        return dict(result, ip_validation=check(ec2, ip_pairs, expect)) if expect else result
+
+    is_drill = options["mode"] == "drill"
+    to_stop = [i["InstanceId"] for i in plan["to_stop"]]
+    adopted_jobs = sorted(set(plan["adopt"].values()))
+    labels = {s["source_server_id"]: s for s in servers}
+
+    if check_mode:
+        status = {sid: {"launch_status": "WOULD_LAUNCH"} for sid in plan["launch"]}
+        status.update(summarise([j for j in plan["existing_jobs"] if j["jobID"] in adopted_jobs]))
+        return check_ips(_result(labels, plan, status, started=[], adopted=adopted_jobs, stopped=to_stop,
+                                 changed=bool(plan["launch"]), monitor=None))
+
+    stopped = runner.stop_targets(plan["to_stop"]) if options["stop_targets"] and plan["to_stop"] else []
+    started = runner.start(plan["launch"], is_drill, options["execution_id"], options["wave"]) if plan["launch"] else []
+    started_ids = [j["jobID"] for j in started]
+    job_ids = started_ids + adopted_jobs
+    if not options["wait"]:
+        status = summarise(started + [j for j in plan["existing_jobs"] if j["jobID"] in adopted_jobs])
+        return _result(labels, plan, status, started_ids, adopted_jobs, stopped, bool(started_ids), monitor=None)
+    remaining = max(0.0, options["wait_timeout"] - options["waited_seconds"])
+    return_after = options["return_after"]
+    slice_ends = 0 < return_after < remaining
+    monitor = JobMonitor(drs, poll_interval=options["poll_interval"], timeout=return_after if slice_ends else remaining,
+                         on_progress=on_progress).wait(job_ids)
+    result = _result(labels, plan, monitor["servers"], started_ids, adopted_jobs, stopped,
+                     bool(started_ids or stopped), monitor)
+    if monitor["timed_out"] and slice_ends:
+        # Not the end of wait_timeout: the caller shows progress and calls again to go on waiting.
+        return dict(result, timed_out=False, waiting=True)
+    result = check_ips(result)
+    if monitor["timed_out"]:
+        result["failure"] = JobTimeoutError(
+            f"{len(monitor['in_flight'])} server(s) still in flight after {options['wait_timeout']} s: "
+            f"{', '.join(monitor['in_flight'][:10])}", server=", ".join(monitor["in_flight"][:10]),
+            details={"job_ids": job_ids})
+        return result
+    failed = [s for s in result["servers"] if s["launch_status"] == "FAILED"]
+    if failed and options["fail_on_launch_failure"]:
+        first = failed[0]
+        result["failure"] = RecoveryError(
+            f"{len(failed)} of {len(result['servers'])} server(s) failed to launch; first: "
+            f"{first['name'] or first['source_server_id']}: {(first.get('error') or {}).get('message')}",
+            server=first["name"] or first["source_server_id"])
+    return result
+
+
+def _result(labels, plan, status, started, adopted, stopped, changed, monitor):
+    servers = []
+    for sid, label in labels.items():
+        item = status.get(sid, {})
+        state, lag = plan["replication"].get(sid, (None, None))
+        servers.append({
+            "source_server_id": sid, "name": label.get("name"),
+            "target_instance_id": plan["targets"].get(sid) or label.get("target_instance_id"),
+            "job_id": item.get("job_id"), "launch_status": item.get("launch_status", "PENDING"),
+            "recovery_instance_id": item.get("recovery_instance_id"), "adopted": sid in plan["adopt"],
+            "error": item.get("error"), "replication_state": state, "lag_seconds": lag,
+        })
+    tally = counts({s["source_server_id"]: {"launch_status": s["launch_status"]} for s in servers})
+    return {
+        "changed": changed, "servers": servers, "started_jobs": started, "adopted_jobs": adopted,
+        "stopped_targets": stopped, "counts": tally,
+        "timed_out": bool(monitor and monitor["timed_out"]),
+        "in_flight": monitor["in_flight"] if monitor else [s["source_server_id"] for s in servers
+                                                           if s["launch_status"] not in ("LAUNCHED", "FAILED")],
+        "polls": monitor["polls"] if monitor else 0,
+        "progress": monitor["history"] if monitor else [],
+        "waiting": False, "failure": None,
+    }
+
+
+def _ip_pairs(items, targets):
+    pairs = []
+    for item in items:
+        instance_id = item.get("target_instance_id") or targets.get(item["source_server_id"])
+        if instance_id:
+            pairs.append(dict(item, instance_id=instance_id))
+    return pairs

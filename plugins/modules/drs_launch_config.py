@@ -165,14 +165,8 @@ diff:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import has_launch_into_tag
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ValidationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import LaunchSettings
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import configuration_from_template
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import desired_configuration
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import for_each_server
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import plan_update
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import configure_servers
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
@@ -184,91 +178,11 @@ def configure(module):
         launch_into=params["state"] == "present", launch_disposition=params["launch_disposition"],
         right_sizing=params["right_sizing"], copy_private_ip=params["copy_private_ip"], copy_tags=params["copy_tags"],
         os_byol=params["os_byol"], post_launch_enabled=params["post_launch_enabled"])
-    settings.validate()
-    servers = [{k: s.get(k) for k in ("source_server_id", "target_instance_id", "name")} for s in params["servers"]]
-    for server in servers:
-        if not server["source_server_id"]:
-            raise ConfigurationError("Every entry of servers needs a source_server_id.", server=server.get("name"))
-        if settings.launch_into and not server["target_instance_id"]:
-            raise ConfigurationError(
-                f"No target_instance_id for {server['name'] or server['source_server_id']}.",
-                server=server["name"] or server["source_server_id"],
-                remediation="Give each server its launch-into target (drs_instance_match returns them), or use "
-                            "state=absent to clear launch-into.")
-    ids = [s["source_server_id"] for s in servers]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise ConfigurationError(f"Source servers listed more than once: {', '.join(duplicates)}.",
-                                 server=", ".join(duplicates))
-    targets = [s["target_instance_id"] for s in servers if s["target_instance_id"]]
-    claimed = sorted({t for t in targets if targets.count(t) > 1})
-    if settings.launch_into and claimed:
-        raise ConfigurationError(f"Target instances given to more than one server: {', '.join(claimed)}.",
-                                 server=", ".join(claimed), remediation="Give each server its own target instance.")
-
-    from_template = set(params["from_template"] or [])
-    unknown = sorted(from_template - set(ids))
-    if unknown:
-        raise ConfigurationError(f"from_template names source servers that are not in servers: {', '.join(unknown)}.",
-                                 server=", ".join(unknown), remediation="List in from_template only servers of servers.")
-    if from_template and not params["template"]:
-        raise ConfigurationError("from_template needs the launch configuration template they were created from.",
-                                 server=", ".join(sorted(from_template)),
-                                 remediation="Pass template (the template returned by drs_launch_template), or leave "
-                                             "from_template empty to read each launch configuration.")
-    if from_template and not settings.launch_into:
-        raise ConfigurationError("from_template applies to launch into an existing instance only (state=present).",
-                                 server=", ".join(sorted(from_template)),
-                                 remediation="Leave from_template empty with state=absent.")
-
     connections = Connections(module)
-    drs = connections.recovery_drs()
-    known = {s["sourceServerID"] for s in drs.describe_source_servers(ids)}
-    missing = [i for i in ids if i not in known]
-    if missing:
-        raise ConfigurationError(f"No DRS source server {', '.join(missing)} in the recovery region.",
-                                 server=", ".join(missing),
-                                 remediation="Check the IDs and that region/target_role_arn name the recovery region "
-                                             "and account.")
-    if settings.launch_into and params["validate_targets"]:
-        instances = connections.recovery_ec2().describe_instances(targets)
-        bad = []
-        for server in servers:
-            target = instances.get(server["target_instance_id"])
-            label = server["name"] or server["source_server_id"]
-            if target is None:
-                bad.append(f"{label}: target {server['target_instance_id']} does not exist in the recovery region")
-            elif not has_launch_into_tag(target):
-                bad.append(f"{label}: target {server['target_instance_id']} lacks AWSDRS=AllowLaunchingIntoThisInstance")
-        if bad:
-            raise ValidationError("Launch-into targets are not usable: " + "; ".join(bad), server=bad[0].split(":")[0],
-                                  remediation="Tag each target AWSDRS=AllowLaunchingIntoThisInstance in the recovery "
-                                              "region, or correct the pairs.")
-
-    results, diff_before, diff_after = [], {}, {}
-    planned = []
-    to_read = [s["source_server_id"] for s in servers if s["source_server_id"] not in from_template]
-    read = dict(zip(to_read, for_each_server(drs.get_launch_configuration, to_read)))
-    for server in servers:
-        templated = server["source_server_id"] in from_template
-        current = (configuration_from_template(params["template"], server["target_instance_id"]) if templated
-                   else read[server["source_server_id"]])
-        desired = desired_configuration(current, settings, server["target_instance_id"])
-        changes, before, after = plan_update(current, desired)
-        planned.append((server, changes))
-        results.append({"source_server_id": server["source_server_id"], "name": server["name"],
-                        "changed": bool(changes), "changes": changes, "before": before, "after": after,
-                        "from_template": templated})
-        diff_before[server["source_server_id"]] = before
-        diff_after[server["source_server_id"]] = after
-    if not module.check_mode:
-        for_each_server(lambda update: drs.update_launch_configuration(*update),
-                        [(server["source_server_id"], changes) for server, changes in planned if changes])
-    changed_count = sum(1 for r in results if r["changed"])
-    result = {"changed": changed_count > 0, "servers": results, "changed_count": changed_count}
-    if module._diff:  # pylint: disable=protected-access
-        result["diff"] = {"before": diff_before, "after": diff_after}
-    return result
+    return configure_servers(connections.recovery_drs, connections.recovery_ec2, params["servers"], settings,
+                             from_template=params["from_template"], template=params["template"],
+                             validate_targets=params["validate_targets"], check_mode=module.check_mode,
+                             diff=module._diff)  # pylint: disable=protected-access
 
 
 def main():

@@ -274,36 +274,22 @@ record:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import JobTimeoutError
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import RecoveryError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.executions import ExecutionRecorder
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import check
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import validate
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import JobMonitor
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import counts
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.job_monitor import summarise
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import RecoveryRunner
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import RECOVERY_DEFAULTS
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import check_options
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import recover
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import server_items
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_summary import from_results
 
 
-def recover(module):
+def run(module):
     params = module.params
-    if not 1 <= params["servers_per_job"] <= 200:
-        raise ConfigurationError(
-            f"servers_per_job must be between 1 and 200; got {params['servers_per_job']}.",
-            remediation="StartRecovery accepts at most 200 source servers per call, and the DRS quota is 100 per "
-                        "job unless raised for the account.")
-    if params["wait_timeout"] < 0 or params["poll_interval"] <= 0 or params["return_after"] < 0:
-        raise ConfigurationError("wait_timeout and return_after must be >= 0 and poll_interval > 0.")
-    servers = []
-    for item in params["servers"]:
-        if not item.get("source_server_id"):
-            raise ConfigurationError("Every entry of servers needs a source_server_id.", server=item.get("name"))
-        servers.append({k: item.get(k) for k in ("source_server_id", "target_instance_id", "name")})
-    expect = None if params["validate_ips"] == "none" else params["validate_ips"]
+    options = {k: params[k] for k in RECOVERY_DEFAULTS}
+    check_options(options)
+    server_items(params["servers"])
     if params["record"] and not (params["execution_id"] and params["wave"]):
         raise ConfigurationError("record needs execution_id and wave: the wave is recorded in that execution.",
                                  remediation="Give execution_id and wave, or leave record out and record the wave "
@@ -312,109 +298,21 @@ def recover(module):
         raise ConfigurationError(f"record needs a wave number; got wave={params['wave']}.", server=params["wave"],
                                  remediation="Give the wave's number as wave.")
     connections = Connections(module, servers_per_job=params["servers_per_job"])
-    drs = connections.recovery_drs()
-    ec2 = connections.recovery_ec2()
-    runner = RecoveryRunner(drs, ec2)
-    plan = runner.prepare(servers, execution_id=params["execution_id"], wave=params["wave"],
-                          retry_failed=params["retry_failed"], stop_targets=params["stop_targets"])
-    ip_pairs = _ip_pairs(params["servers"], plan["targets"]) if expect else []
-    if expect:
-        # The expected IPs are checked now, before anything changes (validate raises on a missing one).
-        validate(ip_pairs, {}, expect)
-
-    def check_ips(result):
-        return dict(result, ip_validation=check(ec2, ip_pairs, expect)) if expect else result
-
-    def record(result):
-        """The wave recorded from this run's result, in the same process (see the record option)."""
-        if not params["record"]:
-            return result
-        options = params["record"]
-        recorder = ExecutionRecorder(connections.state_store(options["table_prefix"]), options["protection_group"],
-                                     params["execution_id"], check_mode=module.check_mode)
-        servers_, job_ids_, tally, status = from_results(options["match"], result, result.get("ip_validation"))
-        return dict(result, record=recorder.record_wave_end(
-            int(params["wave"]), status, servers=servers_, job_ids=job_ids_, lease_seconds=options["lease_seconds"],
-            counts=tally, next_wave=options["next_wave"]))
-
-    is_drill = params["mode"] == "drill"
-    to_stop = [i["InstanceId"] for i in plan["to_stop"]]
-    adopted_jobs = sorted(set(plan["adopt"].values()))
-    labels = {s["source_server_id"]: s for s in servers}
-
-    if module.check_mode:
-        status = {sid: {"launch_status": "WOULD_LAUNCH"} for sid in plan["launch"]}
-        status.update(summarise([j for j in plan["existing_jobs"] if j["jobID"] in adopted_jobs]))
-        return record(check_ips(_result(labels, plan, status, started=[], adopted=adopted_jobs, stopped=to_stop,
-                                        changed=bool(plan["launch"]), monitor=None)))
-
-    stopped = runner.stop_targets(plan["to_stop"]) if params["stop_targets"] and plan["to_stop"] else []
-    started = runner.start(plan["launch"], is_drill, params["execution_id"], params["wave"]) if plan["launch"] else []
-    started_ids = [j["jobID"] for j in started]
-    job_ids = started_ids + adopted_jobs
-    if not params["wait"]:
-        status = summarise(started + [j for j in plan["existing_jobs"] if j["jobID"] in adopted_jobs])
-        return _result(labels, plan, status, started_ids, adopted_jobs, stopped, bool(started_ids), monitor=None)
-    remaining = max(0.0, params["wait_timeout"] - params["waited_seconds"])
-    return_after = params["return_after"]
-    slice_ends = 0 < return_after < remaining
-    monitor = JobMonitor(drs, poll_interval=params["poll_interval"],
-                         timeout=return_after if slice_ends else remaining).wait(job_ids)
-    result = _result(labels, plan, monitor["servers"], started_ids, adopted_jobs, stopped,
-                     bool(started_ids or stopped), monitor)
-    if monitor["timed_out"] and slice_ends:
-        # Not the end of wait_timeout: the caller shows progress and calls again to go on waiting.
-        return dict(result, timed_out=False, waiting=True)
-    result = check_ips(result)
-    if monitor["timed_out"]:
-        error = JobTimeoutError(
-            f"{len(monitor['in_flight'])} server(s) still in flight after {params['wait_timeout']} s: "
-            f"{', '.join(monitor['in_flight'][:10])}", server=", ".join(monitor["in_flight"][:10]),
-            details={"job_ids": job_ids})
-        module.fail_json(msg=str(error), error=error.to_dict(), **result)
-    failed = [s for s in result["servers"] if s["launch_status"] == "FAILED"]
-    if failed and params["fail_on_launch_failure"]:
-        first = failed[0]
-        error = RecoveryError(
-            f"{len(failed)} of {len(result['servers'])} server(s) failed to launch; first: "
-            f"{first['name'] or first['source_server_id']}: {(first.get('error') or {}).get('message')}",
-            server=first["name"] or first["source_server_id"])
-        module.fail_json(msg=str(error), error=error.to_dict(), **result)
-    return record(result)
-
-
-def _result(labels, plan, status, started, adopted, stopped, changed, monitor):
-    servers = []
-    for sid, label in labels.items():
-        item = status.get(sid, {})
-        state, lag = plan["replication"].get(sid, (None, None))
-        servers.append({
-            "source_server_id": sid, "name": label.get("name"),
-            "target_instance_id": plan["targets"].get(sid) or label.get("target_instance_id"),
-            "job_id": item.get("job_id"), "launch_status": item.get("launch_status", "PENDING"),
-            "recovery_instance_id": item.get("recovery_instance_id"), "adopted": sid in plan["adopt"],
-            "error": item.get("error"), "replication_state": state, "lag_seconds": lag,
-        })
-    tally = counts({s["source_server_id"]: {"launch_status": s["launch_status"]} for s in servers})
-    return {
-        "changed": changed, "servers": servers, "started_jobs": started, "adopted_jobs": adopted,
-        "stopped_targets": stopped, "counts": tally,
-        "timed_out": bool(monitor and monitor["timed_out"]),
-        "in_flight": monitor["in_flight"] if monitor else [s["source_server_id"] for s in servers
-                                                           if s["launch_status"] not in ("LAUNCHED", "FAILED")],
-        "polls": monitor["polls"] if monitor else 0,
-        "progress": monitor["history"] if monitor else [],
-        "waiting": False,
-    }
-
-
-def _ip_pairs(items, targets):
-    pairs = []
-    for item in items:
-        instance_id = item.get("target_instance_id") or targets.get(item["source_server_id"])
-        if instance_id:
-            pairs.append(dict(item, instance_id=instance_id))
-    return pairs
+    result = recover(connections.recovery_drs(), connections.recovery_ec2(), params["servers"], options,
+                     check_mode=module.check_mode)
+    failure = result.pop("failure")
+    if failure is not None:
+        module.fail_json(msg=str(failure), error=failure.to_dict(), **result)
+    if not params["record"] or result["waiting"] or not params["wait"]:
+        return result
+    # The wave recorded from this run's result, in the same process (see the record option).
+    options = params["record"]
+    recorder = ExecutionRecorder(connections.state_store(options["table_prefix"]), options["protection_group"],
+                                 params["execution_id"], check_mode=module.check_mode)
+    servers_, job_ids_, tally, status = from_results(options["match"], result, result.get("ip_validation"))
+    return dict(result, record=recorder.record_wave_end(
+        int(params["wave"]), status, servers=servers_, job_ids=job_ids_, lease_seconds=options["lease_seconds"],
+        counts=tally, next_wave=options["next_wave"]))
 
 
 def main():
@@ -444,7 +342,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, recover)
+    run_module(module, run)
 
 
 if __name__ == "__main__":
