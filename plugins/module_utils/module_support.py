@@ -42,10 +42,12 @@ def argument_spec(include_source_options=False, **specific):
 class Connections:
     """The DRS and EC2 clients of the recovery region (target account) and of the primary region."""
 
-    def __init__(self, module, servers_per_job=None):
+    def __init__(self, module, servers_per_job=None, params=None, connector=None):
+        """From a module, or (module None) from params with a connector, as the drs_wave action builds them."""
         self.module = module
-        params = module.params
-        self.connector = AWSConnector.from_module(module, require_external_id=params.get("require_external_id", True))
+        params = module.params if module is not None else params
+        self.connector = connector or AWSConnector.from_module(
+            module, require_external_id=params.get("require_external_id", True))
         self.target_role = (params.get("target_role_arn"), params.get("external_id"))
         self.source_role = (params.get("source_role_arn"), params.get("source_external_id"))
         self.source_region = params.get("source_region")
