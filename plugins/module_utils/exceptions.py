@@ -148,3 +148,13 @@ class DRSAPIError(AnsibleAWSError):
         response = getattr(exception, "response", None) or {}
         self.code = response.get("Error", {}).get("Code")
         self.status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+
+
+class StepFailed(Exception):
+    """A step of the engine (one module's body) failed: error, a DROrchestrationError, and the result the
+    module returns with the failure. module_support.run_module turns it into the module's fail_json."""
+
+    def __init__(self, error, result):
+        super().__init__(str(error))
+        self.error = error
+        self.result = result

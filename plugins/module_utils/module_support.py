@@ -14,6 +14,7 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DRSAPIError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DROrchestrationError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import StepFailed
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.state_store import StateStore
 
 CROSS_ACCOUNT_ARGS = {
@@ -52,10 +53,21 @@ class Connections:
         self.source_role = (params.get("source_role_arn"), params.get("source_external_id"))
         self.source_region = params.get("source_region")
         self.servers_per_job = servers_per_job
+        self._region = None
 
     @property
     def region(self):
-        return self.connector.region
+        return self._region or self.connector.region
+
+    def swapped(self):
+        """The same clients seen from the other side: the primary region (as the source role) is the region the
+        clients act in, and the recovery region (as the target role) its source, as a failback sees them."""
+        other = Connections.__new__(Connections)
+        other.module, other.connector, other.servers_per_job = self.module, self.connector, self.servers_per_job
+        other.target_role, other.source_role = self.source_role, self.target_role
+        other._region = self._require_source_region()
+        other.source_region = self.region
+        return other
 
     def _require_source_region(self):
         if not self.source_region:
@@ -63,16 +75,19 @@ class Connections:
                                      remediation="Set source_region to the primary region (drs_primary_region).")
         return self.source_region
 
-    def recovery_drs(self):
+    def client(self, service):
+        """Any client of the region the connections act in, as the target role."""
         role, external_id = self.target_role
-        client = self.connector.client("drs", role_arn=role, external_id=external_id)
+        return self.connector.client(service, region=self.region, role_arn=role, external_id=external_id)
+
+    def recovery_drs(self):
+        client = self.client("drs")
         if self.servers_per_job:
             return DRSClient(client, servers_per_job=self.servers_per_job)
         return DRSClient(client)
 
     def recovery_ec2(self):
-        role, external_id = self.target_role
-        return EC2Client(self.connector.client("ec2", role_arn=role, external_id=external_id))
+        return EC2Client(self.client("ec2"))
 
     def source_ec2(self):
         role, external_id = self.source_role
@@ -86,14 +101,15 @@ class Connections:
 
     def state_store(self, prefix):
         """The DynamoDB state tables <prefix>-*, which live in the recovery region (target account)."""
-        role, external_id = self.target_role
-        return StateStore(self.connector.client("dynamodb", role_arn=role, external_id=external_id), prefix)
+        return StateStore(self.client("dynamodb"), prefix)
 
 
 def run_module(module, body):
     """Run body(module) -> result dict; turn the collection's errors into a clear failure."""
     try:
         result = body(module)
+    except StepFailed as failure:
+        module.fail_json(msg=str(failure.error), error=failure.error.to_dict(), **failure.result)
     except DROrchestrationError as error:
         module.fail_json(msg=str(error), error=error.to_dict())
     except DRSAPIError as error:

@@ -26,6 +26,8 @@ import time
 from ansible_collections.elasticdr.orchestration.plugins.module_utils import metrics
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.executions import ExecutionRecorder
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_engine import FAILBACK_DEFAULTS
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_engine import FailbackWave
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import LaunchSettings
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import configure_servers
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching import InstanceMatcher
@@ -34,8 +36,8 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.pairs impo
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import recover
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_summary import from_results
 
-MODES = ("failover", "drill")
-EXECUTION_TYPES = {"failover": "FAILOVER", "drill": "DRILL"}
+MODES = ("failover", "drill", "failback")
+EXECUTION_TYPES = {"failover": "FAILOVER", "drill": "DRILL", "failback": "FAILBACK"}
 # A progress line at least this often while a wave waits, even when its counts do not change.
 PROGRESS_SECONDS = 30.0
 
@@ -46,6 +48,7 @@ DEFAULTS = {
     "servers_per_job": 100, "poll_interval": 30.0, "wait_timeout": 3600, "expect_source_ip": False,
     "lease_seconds": 7200, "publish_metrics": False, "metrics_namespace": "ElasticDR/Orchestration",
 }
+DEFAULTS.update(FAILBACK_DEFAULTS)
 
 
 def problems_of(match):
@@ -189,6 +192,8 @@ class WaveEngine:
         recorder = self.recorder()
         if statuses.get(wave) != "RUNNING":
             recorder.record_wave(wave, "RUNNING", lease_seconds=options["lease_seconds"])
+        if options["mode"] == "failback":
+            return FailbackWave(self).run(wave, names)
         following = next_wave(wave, options["run_waves"], statuses, options["approve_each_wave"])
 
         # plan
@@ -203,7 +208,7 @@ class WaveEngine:
             record = recorder.record_wave_end(wave, "FAILED", servers=servers, job_ids=job_ids,
                                               error=blocked_error(wave, match), lease_seconds=options["lease_seconds"],
                                               counts=tally, next_wave=following)
-            return self._outcome(wave, record, match, None, changed=True, blocked=True)
+            return self.outcome(wave, record, match, None, changed=True, blocked=True)
 
         recovery = None
         if match["pairs"]:
@@ -222,50 +227,53 @@ class WaveEngine:
             record = recorder.record_wave_end(wave, status, servers=servers, job_ids=job_ids,
                                               lease_seconds=options["lease_seconds"], counts=tally,
                                               next_wave=following)
-        self._publish(wave, record, match)
+        self.publish(wave, record, match)
         # The wave is recorded (or, in check mode, would be) whatever its launches did.
-        return self._outcome(wave, record, match, recovery, changed=True)
+        return self.outcome(wave, record, match, recovery, changed=True)
 
-    def _recover(self, wave, pairs):
-        options = self.options
+    def progress_callback(self, wave, verb="launched"):
+        """JobMonitor's on_progress: a progress line whenever the counts change, and every PROGRESS_SECONDS."""
         state = {"last": None, "shown_at": self.clock()}
-        begin = self.clock()
 
         def on_progress(snapshot):
-            line = progress_line(snapshot["counts"], snapshot["elapsed"])
+            line = progress_line(snapshot["counts"], snapshot["elapsed"]).replace(" launched,", f" {verb},", 1)
             now = self.clock()
             changed_counts = line.split(" (")[0] != (state["last"] or "").split(" (")[0]
             if changed_counts or now - state["shown_at"] >= PROGRESS_SECONDS:
                 self.show(f"wave {wave}: {line}")
                 state["last"], state["shown_at"] = line, now
 
+        return on_progress
+
+    def _recover(self, wave, pairs):
+        options = self.options
+        begin = self.clock()
         result = recover(
             self.connections.recovery_drs(), self.connections.recovery_ec2(), pairs,
             {"mode": "drill" if options["mode"] == "drill" else "recovery", "execution_id": options["execution_id"],
              "wave": str(wave), "servers_per_job": options["servers_per_job"],
              "poll_interval": float(options["poll_interval"]), "wait_timeout": options["wait_timeout"],
              "fail_on_launch_failure": False, "validate_ips": "both" if options["expect_source_ip"] else "target"},
-            check_mode=self.check_mode, on_progress=on_progress)
+            check_mode=self.check_mode, on_progress=self.progress_callback(wave))
         result.pop("failure", None)
         result["wait_seconds"] = round(self.clock() - begin, 1)
         return result
 
-    def _publish(self, wave, record, match):
+    def publish(self, wave, record, match, execution_type=None):
         """Monitoring must never stop a recovery: a publishing failure is shown and the run goes on."""
         if not self.options["publish_metrics"]:
             return None
-        role, external_id = self.connections.target_role
         try:
-            cloudwatch = metrics.CloudWatchClient(self.connections.connector.client(
-                "cloudwatch", role_arn=role, external_id=external_id))
+            cloudwatch = metrics.CloudWatchClient(self.connections.client("cloudwatch"))
             return metrics.publish(cloudwatch, self.options["metrics_namespace"], self.options["protection_group"],
-                                   EXECUTION_TYPES[self.options["mode"]], record, wave=wave, match=match,
+                                   execution_type or EXECUTION_TYPES[self.options["mode"]], record, wave=wave,
+                                   match=match,
                                    check_mode=self.check_mode)
         except Exception as error:  # pylint: disable=broad-exception-caught
             self.show(f"wave {wave}: the CloudWatch metrics were not published ({error}); the run goes on")
             return None
 
-    def _outcome(self, wave, record, match, recovery, changed, blocked=False):
+    def outcome(self, wave, record, match, recovery, changed, blocked=False):
         status = record["wave_status"]
         failed = status != "COMPLETED"
         outcome = {
@@ -298,6 +306,15 @@ ARGUMENT_SPEC = {
     "lease_seconds": {"type": "int", "default": 7200},
     "publish_metrics": {"type": "bool", "default": False},
     "metrics_namespace": {"type": "str", "default": "ElasticDR/Orchestration"},
+    "failover_execution_id": {"type": "str"},
+    "lag_threshold": {"type": "float", "default": 60},
+    "replication_timeout": {"type": "int", "default": 7200},
+    "install_agent": {"type": "bool", "default": False},
+    "agent_timeout": {"type": "int", "default": 900},
+    "tag_originals": {"type": "bool", "default": True},
+    "failback_launch_template": {"type": "bool", "default": True},
+    "standby_after_failback": {"type": "bool", "default": True},
+    "wait_reprotect": {"type": "bool", "default": False},
 }
 
 
@@ -321,6 +338,9 @@ def run(connections, params, check_mode=False, show=None):
                                  remediation="Set drs_wait_timeout to a number of seconds, for example 3600.")
     engine = WaveEngine(connections, options, check_mode=check_mode, show=show)
     if params.get("wave") is None:
+        if options["mode"] == "failback":
+            raise ConfigurationError("A failback has no prepare step: give the wave to fail back.",
+                                     remediation="Set wave (the role's failback_wave tasks do).")
         return engine.prepare(waves)
     if params["wave"] not in waves:
         raise ConfigurationError(f"Wave {params['wave']} is not one of the run's waves "

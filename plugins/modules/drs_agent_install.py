@@ -147,43 +147,15 @@ errors:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.agent import AgentInstaller
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.agent import SSMClient
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import AgentInstallationError
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_steps import install_agents
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
 
 
-def install(module):
-    params = module.params
-    if params["wait_timeout"] <= 0 or params["poll_interval"] <= 0:
-        raise ConfigurationError("wait_timeout and poll_interval must be > 0.")
-    connections = Connections(module)
-    role, external_id = connections.target_role
-    ssm = SSMClient(connections.connector.client("ssm", role_arn=role, external_id=external_id))
-    installer = AgentInstaller(ssm, connections.recovery_ec2(), connections.region)
-    entries = installer.plan(params["servers"])
-    if module.check_mode:
-        return {"changed": bool(entries), "servers": entries, "installed": [], "failed": [], "timed_out": False,
-                "errors": []}
-    installer.send(entries, params["wait_timeout"])
-    timed_out = installer.wait(entries, params["wait_timeout"], params["poll_interval"])
-    errors = [e["error"] for e in entries if e.get("error")]
-    result = {
-        "changed": any(e.get("command_id") for e in entries), "servers": entries,
-        "installed": [e["instance_id"] for e in entries if e.get("status") == "Success"],
-        "failed": [e["instance_id"] for e in entries if e.get("error")], "timed_out": timed_out, "errors": errors,
-    }
-    if errors:
-        summary = AgentInstallationError(
-            f"DRS agent installation failed on {len(errors)} of {len(entries)} instance(s): "
-            + " ".join(f"[{e['message']} Remediation: {e['remediation']}]" for e in errors),
-            server=", ".join(e["server"] for e in errors), remediation="See each instance's remediation above.",
-            details={"errors": errors})
-        module.fail_json(msg=str(summary), error=summary.to_dict(), **result)
-    return result
+def run(module):
+    return install_agents(Connections(module), module.params, check_mode=module.check_mode,
+                          diff=module._diff)  # pylint: disable=protected-access
 
 
 def main():
@@ -195,7 +167,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, install)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -150,31 +150,15 @@ agent_servers:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ValidationError
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_wave import FailbackFinder
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_wave import views
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_steps import find_failback
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
 
 
-def find(module):
-    params = module.params
-    connections = Connections(module)
-    store = connections.state_store(params["table_prefix"]) if params["failover_execution_id"] else None
-    found = FailbackFinder(connections.recovery_drs(), store).find(
-        params["names"], params["failover_execution_id"], params["protection_group"])
-    result = dict(changed=False, **found, **views(found["servers"]))
-    if found["problems"]:
-        problems = found["problems"]
-        error = ValidationError(
-            f"{len(problems)} of {len(params['names'])} server(s) cannot fail back: "
-            + "; ".join(f"{p['name']}: {p['reason']}" for p in problems),
-            server=", ".join(p["name"] for p in problems),
-            remediation=" ".join(dict.fromkeys(p["error"]["remediation"] for p in problems)),
-            details={"problems": problems})
-        module.fail_json(msg=str(error), error=error.to_dict(), **result)
-    return result
+def run(module):
+    return find_failback(Connections(module), module.params, check_mode=module.check_mode,
+                         diff=module._diff)  # pylint: disable=protected-access
 
 
 def main():
@@ -187,7 +171,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, find)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -109,32 +109,15 @@ instances_stopped:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ValidationError
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_standby import RecoveryRegionStandby
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_steps import return_to_standby
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
 
 
-def standby(module):
-    params = module.params
-    connections = Connections(module)
-    primary_drs = connections.source_drs() if params["stop_replication"] else None
-    standby_ = RecoveryRegionStandby(primary_drs, connections.recovery_ec2())
-    try:
-        entries = standby_.plan(params["servers"], stop_replication=params["stop_replication"],
-                                stop_instances=params["stop_instances"])
-    except ValidationError as error:
-        servers = error.details.pop("servers", [])
-        module.fail_json(msg=str(error), error=error.to_dict(), changed=False, servers=servers,
-                         replication_stopped=[], instances_stopped=[])
-    if module.check_mode:
-        replication = [e["failback_source_server_id"] for e in entries if "stop_replication" in e["actions"]]
-        stopped = [e["recovery_instance_id"] for e in entries if "stop_instance" in e["actions"]]
-    else:
-        replication, stopped = standby_.apply(entries)
-    return {"changed": bool(replication or stopped), "servers": entries, "replication_stopped": replication,
-            "instances_stopped": stopped}
+def run(module):
+    return return_to_standby(Connections(module), module.params, check_mode=module.check_mode,
+                             diff=module._diff)  # pylint: disable=protected-access
 
 
 def main():
@@ -147,7 +130,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, standby)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

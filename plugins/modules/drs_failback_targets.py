@@ -152,42 +152,15 @@ diff:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ValidationError
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_wave import OriginalInstances
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_wave import pairs_of
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_steps import prepare_originals
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
 
-TAG = "AWSDRS"
 
-
-def prepare(module):
-    params = module.params
-    connections = Connections(module)
-    drs = connections.recovery_drs() if params["require_failback_servers"] else None
-    originals = OriginalInstances(connections.recovery_ec2(), drs)
-    try:
-        entries = originals.plan(params["servers"], tag=params["tag"],
-                                 require_failback_servers=params["require_failback_servers"],
-                                 check_mode=module.check_mode)
-    except ValidationError as error:
-        servers = error.details.pop("servers", [])
-        module.fail_json(msg=str(error), error=error.to_dict(), changed=False, servers=servers, tagged=[], pairs=[],
-                         unpaired=[], original_instance_ids=[])
-    tagged = [e["instance_id"] for e in entries if e.get("to_tag")]
-    if not module.check_mode:
-        originals.apply(entries)
-    pairs, unpaired = pairs_of(entries, check_mode=module.check_mode) if params["require_failback_servers"] else ([], [])
-    result = {"changed": bool(tagged), "servers": entries, "tagged": tagged, "pairs": pairs, "unpaired": unpaired,
-              "original_instance_ids": [p["target_instance_id"] for p in pairs]}
-    if module._diff:  # pylint: disable=protected-access
-        value = "AllowLaunchingIntoThisInstance"
-        result["diff"] = {
-            "before": {e["instance_id"]: {TAG: value if e.get("tagged_before") else None} for e in entries},
-            "after": {e["instance_id"]: {TAG: value} for e in entries},
-        }
-    return result
+def run(module):
+    return prepare_originals(Connections(module), module.params, check_mode=module.check_mode,
+                             diff=module._diff)  # pylint: disable=protected-access
 
 
 def main():
@@ -199,7 +172,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, prepare)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -122,40 +122,15 @@ captured:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import PrivateIPMismatchError
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import capture
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.ip_validation import check
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_steps import check_private_ips
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
 
 
-def check_ips(module):
-    params = module.params
-    pairs = []
-    for item in params["servers"]:
-        instance_id = item.get("instance_id") or item.get("recovery_instance_id") or item.get("target_instance_id")
-        if not instance_id:
-            raise ConfigurationError("Every entry of servers needs instance_id (or recovery_instance_id or "
-                                     "target_instance_id).", server=item.get("name") or item.get("source_server_id"))
-        pairs.append(dict(item, instance_id=instance_id))
-    ec2 = Connections(module).recovery_ec2()
-    if params["capture_only"]:
-        actual = capture(ec2, [p["instance_id"] for p in pairs])
-        results = [{"name": p.get("name"), "source_server_id": p.get("source_server_id"), "instance_id": p["instance_id"],
-                    "actual_ip": actual.get(p["instance_id"])} for p in pairs]
-        return {"changed": False, "results": results, "mismatches": [], "preservation_rate": None, "captured": actual}
-    result = dict(check(ec2, pairs, params["expect"]), changed=False)
-    results, mismatches = result["results"], result["mismatches"]
-    if mismatches and params["fail_on_mismatch"]:
-        first = mismatches[0]["error"]
-        error = PrivateIPMismatchError(
-            f"{len(mismatches)} of {len(results)} instance(s) did not keep the expected private IP; first: "
-            f"{first['message']}", server=first["server"], expected_ip=first["details"]["expected_ip"],
-            actual_ip=first["details"]["actual_ip"])
-        module.fail_json(msg=str(error), error=error.to_dict(), **result)
-    return result
+def run(module):
+    return check_private_ips(Connections(module), module.params, check_mode=module.check_mode,
+                             diff=module._diff)  # pylint: disable=protected-access
 
 
 def main():
@@ -168,7 +143,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, check_ips)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

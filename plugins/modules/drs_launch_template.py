@@ -99,29 +99,15 @@ diff:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import LaunchSettings
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import choose_template
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import plan_template
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_steps import configure_launch_template
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
 
 
-def configure(module):
-    params = module.params
-    settings = LaunchSettings(launch_disposition=params["launch_disposition"], right_sizing=params["right_sizing"])
-    settings.validate()
-    drs = Connections(module).recovery_drs()
-    template = choose_template(drs.describe_launch_configuration_templates(), params["template_id"], module.region)
-    changes, before, after = plan_template(template, settings)
-    template_id = template["launchConfigurationTemplateID"]
-    result_template = dict(template, **changes)
-    if changes and not module.check_mode:
-        result_template = drs.update_launch_configuration_template(template_id, changes) or result_template
-    result = {"changed": bool(changes), "changes": changes, "template": result_template}
-    if module._diff:  # pylint: disable=protected-access
-        result["diff"] = {"before": before, "after": after}
-    return result
+def run(module):
+    return configure_launch_template(Connections(module), module.params, check_mode=module.check_mode,
+                                     diff=module._diff)  # pylint: disable=protected-access
 
 
 def main():
@@ -133,7 +119,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, configure)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -148,43 +148,15 @@ timed_out:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ReplicationError
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback import ReverseReplication
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_steps import reverse_replication
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
 
 
-def reverse(module):
-    params = module.params
-    connections = Connections(module)
-    workflow = ReverseReplication(connections.recovery_drs(), connections.source_drs())
-    entries = workflow.plan(params["recovery_instance_ids"], params["execution_id"], params["wave"])
-    if module.check_mode:
-        started = [e["recovery_instance_id"] for e in entries if e["needs_start"]]
-        workflow.observe(entries, params["lag_threshold"])
-        return {"changed": bool(started), "servers": entries, "started": started, "created": [],
-                "all_ready": all(e["ready"] for e in entries), "timed_out": False}
-    started = workflow.start(entries)
-    created = [e["reversed_source_server_id"] for e in entries if e.get("created")]
-    timed_out = False
-    if params["wait"]:
-        entries, timed_out, _polls = workflow.wait(entries, params["lag_threshold"], params["wait_timeout"],
-                                                   params["poll_interval"])
-    else:
-        workflow.observe(entries, params["lag_threshold"])
-    result = {"changed": bool(started), "servers": entries, "started": started, "created": created,
-              "all_ready": all(e["ready"] for e in entries), "timed_out": timed_out}
-    if timed_out:
-        late = [e for e in entries if not e["ready"]]
-        error = ReplicationError(
-            f"{len(late)} failback server(s) not ready after {params['wait_timeout']} s: "
-            + ", ".join(f"{e['recovery_instance_id']} ({e['replication_state']}, lag {e['lag_seconds']})" for e in late[:10]),
-            server=late[0]["recovery_instance_id"],
-            remediation="Reverse replication keeps going: rerun to wait again, or raise wait_timeout. A STALLED "
-                        "server needs its network path to the staging area in the origin region fixed.")
-        module.fail_json(msg=str(error), error=error.to_dict(), **result)
-    return result
+def run(module):
+    return reverse_replication(Connections(module), module.params, check_mode=module.check_mode,
+                               diff=module._diff)  # pylint: disable=protected-access
 
 
 def main():
@@ -202,7 +174,7 @@ def main():
         required_if=[],
         supports_check_mode=True,
     )
-    run_module(module, reverse)
+    run_module(module, run)
 
 
 if __name__ == "__main__":
