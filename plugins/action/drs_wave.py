@@ -40,7 +40,7 @@ class ActionModule(ActionBase):
         label = "drs_wave"
 
         def show(line):
-            display.display(f"{label}: {line}")
+            display.display(f"{label} {line}")
 
         try:
             region, endpoint_url, connect_kwargs = _aws_connection_info(params)

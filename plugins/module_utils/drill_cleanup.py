@@ -29,6 +29,8 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import state_of
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DRSAPIError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import RecoveryError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import StepFailed
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ValidationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.models import SOURCE_SERVER_ID
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import RecoveryRunner
@@ -292,3 +294,23 @@ def summary_lines(servers, applied, check_mode=False):
             line += f"  {message}"
         lines.append(line.rstrip())
     return lines
+
+
+def clean_up(connections, params, check_mode=False):
+    """drs_drill_cleanup's body: plan (refusing, before any change, what is not a drill into a tagged target), then
+    stop the targets and remove the drill recovery instances. Raises StepFailed when an instance could not be
+    removed, with the result."""
+    cleaner = DrillCleaner(connections.recovery_drs(), connections.recovery_ec2())
+    plan = cleaner.plan(params["servers"], non_drill=params["non_drill_instances"])
+    if check_mode:
+        return outcome(plan["servers"], check_mode=True)
+    result = outcome(plan["servers"], cleaner.apply(plan))
+    failed = [s for s in result["servers"] if s["cleanup_status"] == "FAILED"]
+    if failed:
+        first = failed[0]
+        error = RecoveryError(
+            f"{len(failed)} recovery instance(s) could not be removed; first: {first['name']}: "
+            f"{(first.get('error') or {}).get('message')}", server=first["name"],
+            remediation=(first.get("error") or {}).get("remediation"))
+        raise StepFailed(error, result)
+    return result

@@ -134,7 +134,7 @@ class FailbackWave:
                 "mode": "recovery", "execution_id": options["execution_id"], "wave": str(wave),
                 "servers_per_job": options["servers_per_job"], "poll_interval": float(options["poll_interval"]),
                 "wait_timeout": options["wait_timeout"]}, check_mode=self.check_mode,
-                on_progress=self.engine.progress_callback(wave, "failed back"))
+                on_progress=self.engine.progress_callback(wave))
             failure = result.pop("failure")
             self.results["recovery"] = result
             if failure is not None:

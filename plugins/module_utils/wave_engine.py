@@ -24,7 +24,10 @@ docs/ARCHITECTURE.md shows where it sits.
 import time
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils import metrics
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.drill_cleanup import clean_up
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DROrchestrationError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import StepFailed
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.executions import ExecutionRecorder
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_engine import FAILBACK_DEFAULTS
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_engine import FailbackWave
@@ -36,8 +39,8 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.pairs impo
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import recover
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_summary import from_results
 
-MODES = ("failover", "drill", "failback")
-EXECUTION_TYPES = {"failover": "FAILOVER", "drill": "DRILL", "failback": "FAILBACK"}
+MODES = ("failover", "drill", "failback", "drill_cleanup")
+EXECUTION_TYPES = {"failover": "FAILOVER", "drill": "DRILL", "failback": "FAILBACK", "drill_cleanup": "DRILL_CLEANUP"}
 # A progress line at least this often while a wave waits, even when its counts do not change.
 PROGRESS_SECONDS = 30.0
 
@@ -47,6 +50,7 @@ DEFAULTS = {
     "run_waves": None, "approve_each_wave": False, "allow_partial_wave": False, "launch_disposition": "STARTED",
     "servers_per_job": 100, "poll_interval": 30.0, "wait_timeout": 3600, "expect_source_ip": False,
     "lease_seconds": 7200, "publish_metrics": False, "metrics_namespace": "ElasticDR/Orchestration",
+    "cleanup_non_drill": "refuse",
 }
 DEFAULTS.update(FAILBACK_DEFAULTS)
 
@@ -194,6 +198,8 @@ class WaveEngine:
             recorder.record_wave(wave, "RUNNING", lease_seconds=options["lease_seconds"])
         if options["mode"] == "failback":
             return FailbackWave(self).run(wave, names)
+        if options["mode"] == "drill_cleanup":
+            return self._clean_up(wave, names)
         following = next_wave(wave, options["run_waves"], statuses, options["approve_each_wave"])
 
         # plan
@@ -230,6 +236,34 @@ class WaveEngine:
         self.publish(wave, record, match)
         # The wave is recorded (or, in check mode, would be) whatever its launches did.
         return self.outcome(wave, record, match, recovery, changed=True)
+
+    def _clean_up(self, wave, names):
+        """Clean up one drilled wave: stop the launch-into targets (tagged only), then disconnect and delete the
+        drill's recovery instances; never TerminateRecoveryInstances, never an EC2 termination (docs/DRS_BEHAVIOUR.md
+        section 4). Every server the match found is cleaned up, paired or not: a drill instance must not outlive
+        a pairing problem."""
+        match = self.match({str(wave): names})[str(wave)]
+        servers = match["pairs"] + match["invalid"] + match["unmatched"] + match["ambiguous"]
+        try:
+            result = clean_up(self.connections, {"servers": servers,
+                                                 "non_drill_instances": self.options["cleanup_non_drill"]},
+                              check_mode=self.check_mode)
+        except StepFailed as failed:
+            result = dict(failed.result, msg=str(failed.error), error=failed.error.to_dict())
+        except DROrchestrationError as error:
+            result = {"msg": str(error), "error": error.to_dict()}
+        status = result.get("wave_status") or "FAILED"
+        record = self.recorder().record_wave_end(wave, status, servers=result.get("records") or [],
+                                                 error=result.get("error"), counts=result.get("counts"),
+                                                 lease_seconds=self.options["lease_seconds"])
+        record["summary"] = [f"Wave {wave}: {status}"] + (result.get("summary") or [])
+        outcome = self.outcome(wave, record, match, None, changed=True)
+        outcome["cleanup"] = result
+        if status != "COMPLETED":
+            outcome["msg"] = (f"The clean-up of wave {wave} ended {status}: {result.get('msg') or 'see the servers above'} "
+                              f"Fix the cause and rerun with -e drs_execution_id={self.options['execution_id']}: what is "
+                              "already cleaned up is left alone.")
+        return outcome
 
     def progress_callback(self, wave, verb="launched"):
         """JobMonitor's on_progress: a progress line whenever the counts change, and every PROGRESS_SECONDS."""
@@ -315,6 +349,7 @@ ARGUMENT_SPEC = {
     "failback_launch_template": {"type": "bool", "default": True},
     "standby_after_failback": {"type": "bool", "default": True},
     "wait_reprotect": {"type": "bool", "default": False},
+    "cleanup_non_drill": {"type": "str", "choices": ["refuse", "skip", "clean"], "default": "refuse"},
 }
 
 
@@ -338,9 +373,9 @@ def run(connections, params, check_mode=False, show=None):
                                  remediation="Set drs_wait_timeout to a number of seconds, for example 3600.")
     engine = WaveEngine(connections, options, check_mode=check_mode, show=show)
     if params.get("wave") is None:
-        if options["mode"] == "failback":
-            raise ConfigurationError("A failback has no prepare step: give the wave to fail back.",
-                                     remediation="Set wave (the role's failback_wave tasks do).")
+        if options["mode"] in ("failback", "drill_cleanup"):
+            raise ConfigurationError(f"A {options['mode']} has no prepare step: give the wave to run.",
+                                     remediation="Set wave (the role's wave tasks do).")
         return engine.prepare(waves)
     if params["wave"] not in waves:
         raise ConfigurationError(f"Wave {params['wave']} is not one of the run's waves "

@@ -189,30 +189,14 @@ summary:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.drill_cleanup import DrillCleaner
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.drill_cleanup import outcome
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import RecoveryError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.drill_cleanup import clean_up
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
 
 
-def clean_up(module):
-    connections = Connections(module)
-    cleaner = DrillCleaner(connections.recovery_drs(), connections.recovery_ec2())
-    plan = cleaner.plan(module.params["servers"], non_drill=module.params["non_drill_instances"])
-    if module.check_mode:
-        return outcome(plan["servers"], check_mode=True)
-    result = outcome(plan["servers"], cleaner.apply(plan))
-    failed = [s for s in result["servers"] if s["cleanup_status"] == "FAILED"]
-    if failed:
-        first = failed[0]
-        error = RecoveryError(
-            f"{len(failed)} recovery instance(s) could not be removed; first: {first['name']}: "
-            f"{(first.get('error') or {}).get('message')}", server=first["name"],
-            remediation=(first.get("error") or {}).get("remediation"))
-        module.fail_json(msg=str(error), error=error.to_dict(), **result)
-    return result
+def run(module):
+    return clean_up(Connections(module), module.params, check_mode=module.check_mode)
 
 
 def main():
@@ -223,7 +207,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, clean_up)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

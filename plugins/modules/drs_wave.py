@@ -7,7 +7,7 @@
 DOCUMENTATION = r"""
 ---
 module: drs_wave
-short_description: Run one wave of a failover or a drill, plan to record
+short_description: Run one wave of a failover, drill, failback or drill clean-up, plan to record
 version_added: 0.3.0
 description:
   - Runs one wave of an execution started with the role's C(start) tasks, in the engine's order, plan, act, wait,
@@ -35,9 +35,17 @@ author:
   - elasticdr maintainers (@elasticdr)
 options:
   mode:
-    description: C(failover) launches recovery jobs, C(drill) drill jobs (the instances stay drill instances).
+    description:
+      - C(failover) launches recovery jobs, C(drill) drill jobs (the instances stay drill instances).
+      - C(failback) fails the wave back into its original instances in the primary region (O(source_region)):
+        what the failover left is found and checked before any change, reverse replication is started and waited
+        for, the FAILBACK servers are launched into the originals, their IPs checked, the originals re-protected
+        and the recovery region returned to standby (docs/FAILOVER_FAILBACK_WORKFLOWS.md). The record keeps each
+        server's failback state; a failure names the step it stopped at.
+      - C(drill_cleanup) stops the targets of a drilled wave and removes its drill recovery instances
+        (M(elasticdr.orchestration.drs_drill_cleanup)).
     type: str
-    choices: [failover, drill]
+    choices: [failover, drill, failback, drill_cleanup]
     default: failover
   protection_group:
     description: The protection group of the execution (the lock and the pairs are per group).
@@ -104,6 +112,46 @@ options:
     description: The CloudWatch namespace of the metrics.
     type: str
     default: ElasticDR/Orchestration
+  failover_execution_id:
+    description: With O(mode=failback), the failover whose records say which recovery instances to fail back.
+    type: str
+  lag_threshold:
+    description: With O(mode=failback), the replication lag in seconds under which a FAILBACK server is ready.
+    type: float
+    default: 60
+  replication_timeout:
+    description: With O(mode=failback), seconds to wait for reverse replication (and re-protection).
+    type: int
+    default: 7200
+  install_agent:
+    description: With O(mode=failback), install the DRS agent on recovery instances that need it (SSM).
+    type: bool
+    default: false
+  agent_timeout:
+    description: With O(mode=failback), seconds to wait for the agent installations.
+    type: int
+    default: 900
+  tag_originals:
+    description: With O(mode=failback), tag the original instances C(AWSDRS=AllowLaunchingIntoThisInstance).
+    type: bool
+    default: true
+  failback_launch_template:
+    description: With O(mode=failback), set the primary region's launch configuration template for launch-into.
+    type: bool
+    default: true
+  standby_after_failback:
+    description: With O(mode=failback), stop the FAILBACK servers' replication and the recovery instances after.
+    type: bool
+    default: true
+  wait_reprotect:
+    description: With O(mode=failback), wait for the re-protected originals to reach continuous replication.
+    type: bool
+    default: false
+  cleanup_non_drill:
+    description: With O(mode=drill_cleanup), what to do with a recovery instance that is not a drill's.
+    type: str
+    choices: [refuse, skip, clean]
+    default: refuse
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
   - elasticdr.orchestration.primary_region

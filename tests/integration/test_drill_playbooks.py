@@ -85,7 +85,7 @@ def test_drill_then_cleanup_by_wave_idempotent_and_recorded(sim, tmp_path):
     drill_id = _execution_id(drill, "DRILL")
     assert "-drill-" in drill_id
     for wave in (1, 2):
-        assert f"drs_recovery wave {wave}: 2/2 launched, 0 in progress, 0 failed (100%)" in drill.stdout
+        assert f"drs_wave wave {wave}: 2/2 launched, 0 in progress, 0 failed (100%)" in drill.stdout
     # After the drill: every target runs, with its own ID and IP, on volumes recovered from its source server.
     for name, target_id in targets.items():
         target = instance(sim, target_id)

@@ -105,7 +105,7 @@ def test_multi_wave_failback_end_to_end_check_and_resume(sim, tmp_path):
     assert "Wave 1: COMPLETED - 2/2 failed back" in proc.stdout and "Wave 2: COMPLETED - 2/2 failed back" in proc.stdout
     assert_nothing_denied(sim)  # IAM enforced throughout, DRS's launches into the originals as the caller included
     for wave in (1, 2):  # progress of the failback launch, a line per poll
-        assert f"drs_recovery wave {wave}: 2/2 launched, 0 in progress, 0 failed (100%)" in proc.stdout
+        assert f"drs_wave wave {wave}: 2/2 launched, 0 in progress, 0 failed (100%)" in proc.stdout
     assert _ops(sim, *NEVER) == []
 
     # AWS state, primary region: each original is running again, same instance ID and private IP, with the

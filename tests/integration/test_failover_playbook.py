@@ -69,7 +69,7 @@ def test_multi_wave_failover_resume_and_lock(sim, tmp_path):
     assert "Wave 1: COMPLETED" in proc.stdout and "Wave 3: COMPLETED" in proc.stdout
     # Progress while each wave runs: a line per poll from the drs_recovery action plugin, ending at 100%.
     for wave in (1, 2, 3):
-        assert f"drs_recovery wave {wave}: 2/2 launched, 0 in progress, 0 failed (100%)" in proc.stdout
+        assert f"drs_wave wave {wave}: 2/2 launched, 0 in progress, 0 failed (100%)" in proc.stdout
 
     # AWS state: every target is the recovery instance, running, with its own ID and IP and recovered volumes.
     reservations = ec2.describe_instances(InstanceIds=list(before))["Reservations"]
