@@ -238,6 +238,7 @@ class AgentInstaller:
     def wait(self, entries, timeout_seconds=900.0, poll_interval=5.0):
         """Poll each sent command until it ends or the timeout; returns whether it timed out."""
         started = self.clock()
+        timed_out = False
         while True:
             pending = [e for e in entries if e.get("command_id") and e["status"] not in FINAL_STATUSES]
             for entry in pending:
@@ -257,8 +258,10 @@ class AgentInstaller:
                     entry["error"] = self._error(
                         entry, f"the installer was still {entry['status']} after {timeout_seconds:g} s "
                                f"(command {entry['command_id']})", REMEDIATION_TIMEOUT, cause="Timeout").to_dict()
-                return True
+                timed_out = True
+                break
             self.sleep(poll_interval)
+        # The commands that ended, also when others timed out: each failure gets its error and remediation.
         for entry in entries:
             if entry.get("command_id") and entry["status"] != "Success" and not entry.get("error"):
                 detail = entry.get("stderr") or entry.get("stdout") or entry.get("status_details") or ""
@@ -267,7 +270,7 @@ class AgentInstaller:
                     entry, f"the installer ended {entry['status']} (exit code {entry.get('response_code')}, "
                            f"command {entry['command_id']})" + (f": {detail.strip()[-300:]}" if detail.strip() else ""),
                     remediation, cause=entry["status"]).to_dict()
-        return False
+        return timed_out
 
     def _error(self, entry, why, remediation, cause=None):
         label = entry.get("name") or entry["instance_id"]

@@ -15,7 +15,7 @@ recorded source_private_ip of one server is changed in DynamoDB) and fails back 
 How an agent installation failure is made: moto's SSM answers every SendCommand with an invocation that succeeds
 at once, whatever the instance, so an instance without SSM cannot be simulated. The test injects an
 AccessDeniedException on SSM SendCommand (sim.add_fault), the refusal a missing ssm:SendCommand permission gives;
-failed and timed-out invocations are covered by the unit tests of module_utils/agent.py.
+failed, timed-out and cancelled invocations and Windows instances are covered by tests/unit/plugins/module_utils/test_agent.py.
 """
 import os
 

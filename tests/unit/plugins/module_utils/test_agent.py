@@ -421,7 +421,6 @@ def test_wait_keeps_polling_the_slow_instance_only():
     assert polled.count(iid(101)) == 1 and polled.count(iid(102)) == 4
 
 
-@pytest.mark.xfail(strict=True, reason="agent.py bug: wait() returns on its timeout before reporting the invocations that already failed")
 def test_wait_timeout_still_reports_an_invocation_that_already_failed():
     setup = Setup(running(1), running(2), scripts={iid(101): [invocation("Failed", stderr="boom", code=1)], iid(102): ["InProgress"]})
     entries, timed_out = setup.run([server(1), server(2)], timeout=20, poll_interval=5.0)
