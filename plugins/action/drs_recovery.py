@@ -17,6 +17,8 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_engine import progress_line
+
 display = Display()
 
 MODULE = "elasticdr.orchestration.drs_recovery"
@@ -48,7 +50,7 @@ class ActionModule(ActionBase):
             first = first or final
             polls += final.get("polls") or 0
             if final.get("counts"):
-                line = _progress(final["counts"], time.monotonic() - begin)
+                line = progress_line(final["counts"], time.monotonic() - begin)
                 if line != last:
                     display.display(f"drs_recovery {label}: {line}")
                     last = line
@@ -69,16 +71,3 @@ class ActionModule(ActionBase):
         final["polls"] = polls
         result.update(final)
         return result
-
-
-def _progress(totals, elapsed):
-    """'3/4 launched, 1 in progress, 0 failed (75%), ETA 40 s' from the module's counts of servers."""
-    totals = dict({"launched": 0, "failed": 0, "in_progress": 0, "pending": 0, "terminated": 0}, **totals)
-    servers = sum(totals.values())
-    finished = totals["launched"] + totals["failed"] + totals["terminated"]
-    percent = round(100.0 * finished / servers) if servers else 100
-    line = (f"{totals['launched']}/{servers} launched, {totals['in_progress'] + totals['pending']} in progress, "
-            f"{totals['failed']} failed ({percent}%)")
-    if 0 < finished < servers:
-        line += f", ETA {round(elapsed / finished * (servers - finished))} s"
-    return line

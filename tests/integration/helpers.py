@@ -275,3 +275,46 @@ def state_tables(sim, prefix="drs-orchestration", account=DEFAULT_ACCOUNT, regio
     client = sim.client("dynamodb", region=region, account=account)
     create_tables(client, prefix)
     return StateStore(RetryingBotoClientWrapper(client, DRSRetry.honour_retry_after(retries=1)), prefix)
+
+
+def engine_connections(sim, region=RECOVERY, source_region=PRIMARY):
+    """module_support.Connections for the wave engine, with the simulator's operator credentials."""
+    from ansible_collections.elasticdr.orchestration.plugins.module_utils.connection import AWSConnector
+    from ansible_collections.elasticdr.orchestration.plugins.module_utils.connection import RoleCredentialCache
+    from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
+
+    connector = AWSConnector(region=region, endpoint_url=sim.url, cache=RoleCredentialCache(),
+                             connect_kwargs={"aws_access_key_id": "testing", "aws_secret_access_key": "testing"})
+    return Connections(None, params={"source_region": source_region}, connector=connector)
+
+
+def waves_of(summary):
+    """{wave: [names]} of a loaded estate's summary."""
+    waves = {}
+    for name, server in summary["servers"].items():
+        waves.setdefault(int(server["wave"]), []).append(name)
+    return {wave: sorted(names) for wave, names in sorted(waves.items())}
+
+
+def fail_over_directly(sim, summary, prefix="drs-orchestration", group="shop", execution_id="shop-failover-direct",
+                       mode="failover"):
+    """The state a completed failover.yml (or drill.yml) leaves, built with the wave engine in this process instead
+    of a playbook: every wave launched into its targets and recorded, the execution COMPLETED, the lock released.
+    Returns the execution id. The playbooks' own chains are tested end to end elsewhere; this is set-up."""
+    from ansible_collections.elasticdr.orchestration.plugins.module_utils import wave_engine
+    from ansible_collections.elasticdr.orchestration.plugins.module_utils.executions import ExecutionRecorder
+    from ansible_collections.elasticdr.orchestration.plugins.module_utils.state_store import StateStore
+
+    connections = engine_connections(sim)
+    waves = waves_of(summary)
+    recorder = ExecutionRecorder(StateStore(connections.client("dynamodb"), prefix), group, execution_id)
+    recorder.start(mode.upper(), waves=list(waves), primary_region=PRIMARY, recovery_region=RECOVERY,
+                   operator="tests", is_drill=mode == "drill")
+    params = {"mode": mode, "protection_group": group, "table_prefix": prefix, "execution_id": execution_id,
+              "waves": waves, "poll_interval": 0.1, "wait_timeout": 600}
+    prepared = wave_engine.run(connections, params)
+    for wave in waves:
+        outcome = wave_engine.run(connections, dict(params, wave=wave, prepared=prepared))
+        assert outcome["wave_status"] == "COMPLETED", outcome["summary"]
+    recorder.finish("COMPLETED")
+    return execution_id
