@@ -1,12 +1,13 @@
-"""Seeded crash-and-resume trials of playbooks/failover.yml and playbooks/failback.yml.
+"""Crash-and-resume trials of playbooks/failover.yml and playbooks/failback.yml, killed at chosen points.
 
-Each trial starts the playbook with a fixed execution id, kills its whole process group with SIGKILL at a moment
-drawn from random.Random(seed) within the run's expected duration, and reruns it with the same execution id
-(the killed run, if it took the lock, holds it in its own name, so the rerun resumes it). The launch phase of
-DRS jobs is slowed down for the killed run (sim.set_config) so that most kills land inside a wave: while
-targets are stopped, while a job runs, between a job's end and the wave's record, between waves, or (failback)
-while reverse replication catches up. Normal durations are restored before the rerun; jobs already scheduled
-keep their times. A run that ended before its kill still counts: its rerun must change nothing.
+Each trial starts the playbook with a fixed execution id and kills its whole process group with SIGKILL the moment
+a chosen event is seen: a line of the run's output (a task starting, a progress line, a wave's summary) or a
+request the simulator receives (the n-th StopInstances, StartRecovery, ReverseReplication, StopReplication). It
+then checks that the kill hit the phase it was meant to (what the execution record and the request log say at
+that moment), and reruns the playbook with the same execution id (the killed run holds the lock in its own name,
+so the rerun resumes it). The launch phase of DRS jobs is slowed down for the killed run (sim.set_config) so that
+a kill on a job's start lands while the job runs. A trial whose event never comes (the run ends first) still
+counts: its rerun must change nothing.
 
 After the rerun, whatever the kill point, from the simulator's request log, its DRS jobs and the execution record:
 - every server was launched exactly once by the execution (participatingServers over the START_RECOVERY jobs:
@@ -15,17 +16,10 @@ After the rerun, whatever the kill point, from the simulator's request log, its 
   running with its own private IP);
 - the execution record agrees: COMPLETED, every wave COMPLETED, every server LAUNCHED, the lock released.
 
-Sizes: 12 failover trials of 4 servers in 2 waves, 8 failback trials of 2 servers in 2 waves (after an untimed,
-unkilled failover of both in one wave). Each module call of a playbook costs about a second of real time on a
-shared 2-core machine, so waves, not servers, set a trial's duration; two waves keep the file within a few
-minutes with -n 2 while still giving kills inside each wave (its job, reverse replication, its records), between
-waves and after the end.
-Kill delays are measured from the start of ansible-playbook; the windows below are the measured durations of the
-slowed runs (failover about 15 s, failback about 24 s); a loaded machine only moves kills earlier in the run.
-Each trial's seed, kill delay and the task the kill landed in are printed on failure.
+Sizes: failover trials of 4 servers in 2 waves, failback trials of 2 servers in 2 waves (after a failover of both
+in one wave, built by the wave engine directly).
 """
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -35,22 +29,38 @@ import pytest
 
 from simlib import PRIMARY, RECOVERY, small_estate
 
-from .helpers import BIN, ROOT, base_env, instance, jobs, state_tables
+from .helpers import BIN, ROOT, base_env, fail_over_directly, instance, jobs, state_tables
 from .test_failback_playbook import _inventory as _failback_inventory
-from .test_failback_playbook import _playbook
 from .test_failover_playbook import PREFIX, _inventory
 
 GROUP = "shop"
-# At 5000x, 5000 simulated seconds of launch phase are one real second: long enough for kills to land inside
-# each wave's job, short enough for the whole file to run in a few minutes.
+# At 5000x, 5000 simulated seconds of launch phase are one real second: a kill on a job's start lands inside it.
 SLOW = {"launch": 5000, "replication_initiating": 2500}
 NORMAL = {"launch": 240, "replication_initiating": 120}
-FAILOVER_SEEDS = list(range(1, 13))
 SETTLE_SECONDS = 1.0
-FAILBACK_SEEDS = list(range(101, 109))
-# (earliest, latest) kill delay in seconds after ansible-playbook starts.
-FAILOVER_WINDOW = (1.5, 16.0)
-FAILBACK_WINDOW = (1.5, 25.0)
+TASK = "TASK [elasticdr.orchestration.drs : "
+# Kill points: (name, event). An event is ("output", text) or ("request", operation, n): the n-th such request
+# the simulator received. None: no kill, the run ends on its own.
+FAILOVER_KILLS = [
+    ("before-the-first-launch", ("output", TASK + "Match and configure every wave before the first launch]")),
+    ("wave-1-targets-stopping", ("request", "StopInstances", 1)),
+    ("wave-1-job-started", ("request", "StartRecovery", 1)),
+    ("wave-1-job-running", ("output", "drs_wave wave 1: 0/2 launched")),
+    ("wave-1-recorded", ("output", "Wave 1: COMPLETED")),
+    ("wave-2-job-started", ("request", "StartRecovery", 2)),
+    ("wave-2-recorded", ("output", "Wave 2: COMPLETED")),
+    ("after-the-end", None),
+]
+FAILBACK_KILLS = [
+    ("wave-1-started", ("output", TASK + "Wave 1]")),
+    ("wave-1-reverse-replication", ("request", "ReverseReplication", 1)),
+    ("wave-1-launch-into-original", ("request", "StartRecovery", 1)),
+    ("wave-1-recorded", ("output", "Wave 1: COMPLETED")),
+    # The third: wave 1's failback, then wave 1's re-protection of its original, then wave 2's failback.
+    ("wave-2-reverse-replication", ("request", "ReverseReplication", 3)),
+    ("wave-2-launch-into-original", ("request", "StartRecovery", 2)),
+    ("after-the-end", None),
+]
 CHANGES = ("StartRecovery", "StopInstances", "StartInstances", "UpdateLaunchConfiguration", "ReverseReplication",
            "CreateTags", "StopReplication")
 
@@ -64,15 +74,23 @@ def _start(sim, tmp_path, playbook, inventory, execution_id, log_name):
     return proc, log
 
 
-def _run_and_kill(sim, tmp_path, playbook, inventory, execution_id, delay):
-    """Run the playbook and SIGKILL its process group `delay` seconds after it starts.
+def _seen(sim, log_path, event):
+    if event[0] == "output":
+        return event[1] in log_path.read_text(encoding="utf-8")
+    return len(sim.requests(operation=event[1])) >= event[2]
+
+
+def _run_and_kill(sim, tmp_path, playbook, inventory, execution_id, event, timeout=300):
+    """Run the playbook and SIGKILL its process group as soon as event is seen (never, when event is None).
 
     Returns (killed, elapsed, log text): killed is False when the run ended on its own first."""
     begin = time.monotonic()
     proc, log = _start(sim, tmp_path, playbook, inventory, execution_id, "killed.log")
+    log_path = tmp_path / "killed.log"
     try:
-        while proc.poll() is None and time.monotonic() - begin < delay:
-            time.sleep(0.05)
+        while proc.poll() is None and not (event and _seen(sim, log_path, event)):
+            assert time.monotonic() - begin < timeout, "the run neither ended nor reached its kill point"
+            time.sleep(0.02)
         killed = proc.poll() is None
         if killed:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -93,7 +111,7 @@ def _run_and_kill(sim, tmp_path, playbook, inventory, execution_id, delay):
         # A request the killed run had already sent may still be completing in the simulator: let it land before
         # the test reads what the run left.
         time.sleep(SETTLE_SECONDS)
-    text = (tmp_path / "killed.log").read_text(encoding="utf-8")
+    text = log_path.read_text(encoding="utf-8")
     if not killed:
         assert proc.returncode == 0, text[-4000:]
     return killed, elapsed, text
@@ -141,28 +159,56 @@ def _last_task(log):
     return tasks[-1].split("]", 1)[0][len("TASK ["):] if tasks else "(before the first task)"
 
 
-def _describe(seed, delay, killed, elapsed, killed_log, rerun_log):
+def _describe(point, killed, elapsed, killed_log, rerun_log):
     where = f"killed in {_last_task(killed_log)!r}" if killed else "ended before the kill"
-    return (f"seed={seed} kill delay={delay:.2f}s, {where} after {elapsed:.2f}s\n"
+    return (f"kill point {point}: {where} after {elapsed:.2f}s\n"
             f"--- killed run (tail)\n{killed_log[-2500:]}\n--- rerun (tail)\n{rerun_log[-4000:]}")
 
 
-@pytest.mark.parametrize("seed", FAILOVER_SEEDS)
-def test_failover_killed_at_a_seeded_moment_resumes_launching_each_server_once(sim, tmp_path, seed):
-    delay = random.Random(seed).uniform(*FAILOVER_WINDOW)
-    summary = sim.load_estate(small_estate(4, 2))
+def _wave_statuses(store, execution_id):
+    return {w: i["status"] for w, i in store.get_execution(execution_id)["waves"].items()}
+
+
+def _check_failover_phase(point, sim, store, execution_id, why):
+    """What the record and the request log say at the kill: the kill hit the phase it was meant to."""
+    waves = _wave_statuses(store, execution_id)
+    launches = len(sim.requests(operation="StartRecovery"))
+    if point == "before-the-first-launch":
+        assert waves.get(1) == "RUNNING" and launches == 0, (waves, launches, why)
+    elif point == "wave-1-targets-stopping":
+        # The job may start within the moment between the stop and the kill.
+        assert waves.get(1) == "RUNNING" and 2 not in waves and launches <= 1, (waves, launches, why)
+    elif point in ("wave-1-job-started", "wave-1-job-running"):
+        assert waves.get(1) == "RUNNING" and 2 not in waves and launches == 1, (waves, launches, why)
+    elif point == "wave-1-recorded":
+        # The wave's record marks the next wave RUNNING in the same step.
+        assert waves.get(1) == "COMPLETED" and waves.get(2) == "RUNNING", (waves, why)
+    elif point == "wave-2-job-started":
+        assert waves == {1: "COMPLETED", 2: "RUNNING"} and launches == 2, (waves, launches, why)
+    elif point == "wave-2-recorded":
+        assert waves == {1: "COMPLETED", 2: "COMPLETED"}, (waves, why)
+
+
+@pytest.mark.parametrize("point, event", FAILOVER_KILLS, ids=[k[0] for k in FAILOVER_KILLS])
+def test_failover_killed_at_a_chosen_point_resumes_launching_each_server_once(sim, tmp_path, point, event):
+    # The targets of wave 1 are running, so that the run stops them first (the kill point wave-1-targets-stopping).
+    summary = sim.load_estate(small_estate(4, 2, **{n: {"target": {"state": "running"}} for n in ("db-01", "db-02")}))
     servers = summary["servers"]
     store = state_tables(sim, PREFIX)
     inventory = _inventory(tmp_path, summary)
-    execution_id = f"crash-failover-{seed}"
+    execution_id = f"crash-failover-{point}"
 
+    sim.clear_requests()
     sim.set_config(durations=SLOW)
-    killed, elapsed, killed_log = _run_and_kill(sim, tmp_path, "failover.yml", inventory, execution_id, delay)
+    killed, elapsed, killed_log = _run_and_kill(sim, tmp_path, "failover.yml", inventory, execution_id, event)
     sim.set_config(durations=NORMAL)
+    assert killed == (event is not None), _describe(point, killed, elapsed, killed_log, "")
+    if killed:
+        _check_failover_phase(point, sim, store, execution_id, _describe(point, killed, elapsed, killed_log, ""))
     started = store.get_execution(execution_id)["execution"] is not None
     sim.clear_requests()
     rc, rerun_log = _rerun(sim, tmp_path, "failover.yml", inventory, execution_id)
-    why = _describe(seed, delay, killed, elapsed, killed_log, rerun_log)
+    why = _describe(point, killed, elapsed, killed_log, rerun_log)
     assert rc == 0, why
     assert (f"Resuming {execution_id}" in rerun_log) == started, why
     if not killed:  # the run had completed: its rerun changes nothing
@@ -184,36 +230,52 @@ def test_failover_killed_at_a_seeded_moment_resumes_launching_each_server_once(s
         assert item["target_instance_id"] == servers[name]["target_instance_id"], why
 
 
-@pytest.mark.parametrize("seed", FAILBACK_SEEDS)
-def test_failback_killed_at_a_seeded_moment_resumes_launching_each_original_once(sim, tmp_path, seed):
-    delay = random.Random(seed).uniform(*FAILBACK_WINDOW)
+def _check_failback_phase(point, sim, store, execution_id, why):
+    waves = _wave_statuses(store, execution_id)
+    launches = len(sim.requests(operation="StartRecovery"))
+    if point == "wave-1-started":
+        assert waves.get(1) in (None, "RUNNING") and launches == 0, (waves, launches, why)
+    elif point == "wave-1-reverse-replication":
+        assert waves.get(1) == "RUNNING" and launches == 0, (waves, launches, why)
+    elif point == "wave-1-launch-into-original":
+        assert waves.get(1) == "RUNNING" and launches == 1, (waves, launches, why)
+    elif point == "wave-1-recorded":
+        assert waves.get(1) == "COMPLETED" and waves.get(2) in (None, "RUNNING"), (waves, why)
+    elif point == "wave-2-launch-into-original":
+        assert waves.get(1) == "COMPLETED" and waves.get(2) == "RUNNING" and launches == 2, (waves, launches, why)
+    elif point == "wave-2-reverse-replication":
+        assert waves.get(1) == "COMPLETED" and waves.get(2) == "RUNNING" and launches == 1, (waves, launches, why)
+
+
+@pytest.mark.parametrize("point, event", FAILBACK_KILLS, ids=[k[0] for k in FAILBACK_KILLS])
+def test_failback_killed_at_a_chosen_point_resumes_launching_each_original_once(sim, tmp_path, point, event):
     summary = sim.load_estate(small_estate(2, 2))
     servers = summary["servers"]
     store = state_tables(sim, PREFIX)
-    # The failover, untimed and not killed, recovers both servers in one wave (it is only the starting point);
-    # the failback goes wave by wave.
-    setup = tmp_path / "failover"
-    setup.mkdir()
+    # The failover, built directly by the engine, recovers both servers in one wave (it is only the starting
+    # point); the failback goes wave by wave.
     one_wave = {"servers": {name: dict(server, wave=1) for name, server in servers.items()}}
-    failover = _playbook("failover.yml", sim, setup, _failback_inventory(setup, one_wave))
-    assert failover.returncode == 0, failover.stdout[-4000:]
+    fail_over_directly(sim, one_wave, prefix=PREFIX, group=GROUP, execution_id=f"crash-setup-{point}")
     inventory = _failback_inventory(tmp_path, summary)
-    execution_id = f"crash-failback-{seed}"
+    execution_id = f"crash-failback-{point}"
 
+    sim.clear_requests()
     sim.set_config(durations=SLOW)
-    killed, elapsed, killed_log = _run_and_kill(sim, tmp_path, "failback.yml", inventory, execution_id, delay)
+    killed, elapsed, killed_log = _run_and_kill(sim, tmp_path, "failback.yml", inventory, execution_id, event)
     sim.set_config(durations=NORMAL)
+    assert killed == (event is not None), _describe(point, killed, elapsed, killed_log, "")
+    if killed:
+        _check_failback_phase(point, sim, store, execution_id, _describe(point, killed, elapsed, killed_log, ""))
     started = store.get_execution(execution_id)["execution"] is not None
     sim.clear_requests()
     rc, rerun_log = _rerun(sim, tmp_path, "failback.yml", inventory, execution_id)
-    why = _describe(seed, delay, killed, elapsed, killed_log, rerun_log)
+    why = _describe(point, killed, elapsed, killed_log, rerun_log)
     assert rc == 0, why
     assert (f"Resuming {execution_id}" in rerun_log) == started, why
     if not killed:
         assert _changes(sim) == [], why
         for wave in (1, 2):
             assert f"Wave {wave} already completed in {execution_id}; skipped" in rerun_log, why
-
     # Each original was launched into exactly once by the failback (its FAILBACK server's job in the primary
     # region), and the failover's launches in the recovery region are still one per server.
     failback_servers = {s["sourceProperties"]["identificationHints"]["awsInstanceID"]: s["sourceServerID"]
