@@ -42,24 +42,16 @@ options:
     description: Seconds between polls of the command invocations.
     type: float
     default: 5
+attributes:
+  check_mode:
+    details: Checks the instances and returns the document and commands each would get; sends nothing.
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-    details: Checks the instances and returns the document and commands each would get; sends nothing.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-  action_group:
-    membership:
-      - elasticdr.orchestration.drs
+  - elasticdr.orchestration.attributes
 """
 
 EXAMPLES = r"""

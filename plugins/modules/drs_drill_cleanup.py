@@ -49,30 +49,22 @@ options:
     type: str
     choices: [refuse, skip, clean]
     default: refuse
+attributes:
+  check_mode:
+    details: Reads and checks everything and returns what would be stopped, disconnected and deleted, without any
+      change.
+notes:
+  - The clean-up needs C(drs:DescribeRecoveryInstances), C(drs:DisconnectRecoveryInstance),
+    C(drs:DeleteRecoveryInstance), C(ec2:DescribeInstances) and C(ec2:StopInstances) in the recovery account.
+    It does not need C(drs:TerminateRecoveryInstances) or C(ec2:TerminateInstances). Deny those to the role to
+    be safe.
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-    details: Reads and checks everything and returns what would be stopped, disconnected and deleted, without any
-      change.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-  action_group:
-    membership:
-      - elasticdr.orchestration.drs
-notes:
-  - The clean-up needs C(drs:DescribeRecoveryInstances), C(drs:DisconnectRecoveryInstance),
-    C(drs:DeleteRecoveryInstance), C(ec2:DescribeInstances) and C(ec2:StopInstances) in the recovery account.
-    It does not need C(drs:TerminateRecoveryInstances) or C(ec2:TerminateInstances). Deny those to the role to
-    be safe.
+  - elasticdr.orchestration.attributes
 """
 
 EXAMPLES = r"""

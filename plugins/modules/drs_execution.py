@@ -21,18 +21,6 @@ description:
 author:
   - elasticdr maintainers (@elasticdr)
 options:
-  protection_group:
-    description: The protection group the execution belongs to (the lock's scope).
-    type: str
-    required: true
-  execution_id:
-    description: The execution's id.
-    type: str
-    required: true
-  table_prefix:
-    description: The prefix of the state tables.
-    type: str
-    default: drs-orchestration
   state:
     description: Which step of the execution to record.
     type: str
@@ -49,10 +37,6 @@ options:
   primary_region:
     description: With O(state=started), the primary region, kept in the record.
     type: str
-  lease_seconds:
-    description: How long the lock holds without renewal; each recorded wave renews it.
-    type: int
-    default: 7200
   break_lock:
     description: With O(state=started), take over a lock whose lease has expired. A live lease is never broken.
     type: bool
@@ -167,24 +151,18 @@ options:
     description: With O(state=finished), release the lock.
     type: bool
     default: true
+attributes:
+  check_mode:
+    details: Reads the record and the lock, refuses a lock held by another execution, and writes nothing.
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
+  - elasticdr.orchestration.state_tables
+  - elasticdr.orchestration.state_tables.execution
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-    details: Reads the record and the lock, refuses a lock held by another execution, and writes nothing.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-  action_group:
-    membership:
-      - elasticdr.orchestration.drs
+  - elasticdr.orchestration.attributes
 """
 
 EXAMPLES = r"""

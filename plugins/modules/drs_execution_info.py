@@ -36,11 +36,6 @@ options:
       - Only executions of this protection group. With O(execution_id), an execution of another protection group
         is reported as not found (with a warning).
     type: str
-  table_prefix:
-    description:
-      - The prefix of the state tables; the records live in C(<table_prefix>-executions).
-    type: str
-    default: drs-orchestration
   fail_if_missing:
     description:
       - Fail when nothing is found (the execution, or any execution in O(status)) instead of returning
@@ -61,21 +56,12 @@ options:
     default: []
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
+  - elasticdr.orchestration.state_tables
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-  action_group:
-    membership:
-      - elasticdr.orchestration.drs
+  - elasticdr.orchestration.attributes
 """
 
 EXAMPLES = r"""

@@ -37,6 +37,9 @@ options:
     description: Stop the recovery instances.
     type: bool
     default: true
+attributes:
+  check_mode:
+    details: Reports what would be stopped.
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
   - elasticdr.orchestration.primary_region
@@ -44,18 +47,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-    details: Reports what would be stopped.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-  action_group:
-    membership:
-      - elasticdr.orchestration.drs
+  - elasticdr.orchestration.attributes
 """
 
 EXAMPLES = r"""

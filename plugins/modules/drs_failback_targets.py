@@ -48,25 +48,19 @@ options:
         server that has none. When false, only the original instances are checked (and tagged).
     type: bool
     default: true
+attributes:
+  check_mode:
+    details: Reads and checks everything, and returns the instances it would tag; tags nothing.
+  diff_mode:
+    support: full
+    details: The C(AWSDRS) tag of each original instance before and after.
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-    details: Reads and checks everything, and returns the instances it would tag; tags nothing.
-  diff_mode:
-    support: full
-    details: The C(AWSDRS) tag of each original instance before and after.
-  platform:
-    platforms: all
-  action_group:
-    membership:
-      - elasticdr.orchestration.drs
+  - elasticdr.orchestration.attributes
 """
 
 EXAMPLES = r"""

@@ -27,11 +27,6 @@ options:
       - The protection group whose pairs are managed (1-128 letters, digits, C(.), C(_) or C(-)).
     type: str
     required: true
-  table_prefix:
-    description:
-      - The prefix of the state tables; the pairs live in C(<table_prefix>-instance-pairs).
-    type: str
-    default: drs-orchestration
   pairs:
     description:
       - With O(state=present), the pairs wanted, each a dict with C(name), C(source_server_id) and
@@ -59,23 +54,17 @@ options:
         (with O(pairs=[]), every pair of the group). Refused with O(state=absent).
     type: bool
     default: false
+attributes:
+  diff_mode:
+    support: full
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
+  - elasticdr.orchestration.state_tables
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: all
-  action_group:
-    membership:
-      - elasticdr.orchestration.drs
+  - elasticdr.orchestration.attributes
 """
 
 EXAMPLES = r"""

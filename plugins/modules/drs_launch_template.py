@@ -30,35 +30,17 @@ options:
       - The launch configuration template to manage. Omit when the region has exactly one, which is the case unless
         templates were created on purpose.
     type: str
-  launch_disposition:
-    description: Whether DRS starts the recovered instance (C(STARTED)) or leaves it stopped (C(STOPPED)).
-    type: str
-    choices: [STARTED, STOPPED]
-    default: STARTED
-  right_sizing:
-    description:
-      - C(targetInstanceTypeRightSizingMethod). C(NONE) keeps the original's instance type, the practice with
-        launch-into.
-    type: str
-    choices: [NONE, BASIC, IN_AWS]
-    default: NONE
+attributes:
+  diff_mode:
+    support: full
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
+  - elasticdr.orchestration.launch_configuration
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: all
-  action_group:
-    membership:
-      - elasticdr.orchestration.drs
+  - elasticdr.orchestration.attributes
 """
 
 EXAMPLES = r"""

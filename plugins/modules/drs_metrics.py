@@ -61,28 +61,20 @@ options:
     description: The CloudWatch namespace of the metrics. Namespaces beginning with C(AWS/) are refused.
     type: str
     default: ElasticDR/Orchestration
-extends_documentation_fragment:
-  - elasticdr.orchestration.cross_account
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 notes:
   - PutMetricData is not idempotent - running the module twice for a wave publishes its values twice (CloudWatch
     keeps both data points; Maximum and Average statistics are unchanged, Sum doubles).
   - The metrics go to the recovery region (O(region)) and, with O(target_role_arn), to the recovery account.
 attributes:
   check_mode:
-    support: full
     details: Publishes nothing and returns the metrics a real run would publish (changed when there are any).
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-  action_group:
-    membership:
-      - elasticdr.orchestration.drs
+extends_documentation_fragment:
+  - elasticdr.orchestration.cross_account
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+  - ansible.builtin.action_common_attributes
+  - elasticdr.orchestration.attributes
 """
 
 EXAMPLES = r"""

@@ -142,24 +142,16 @@ options:
         description: How long the protection group's lock is renewed for.
         type: int
         default: 7200
+attributes:
+  check_mode:
+    details: Reads and validates everything and returns what would be stopped, adopted and launched.
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-    details: Reads and validates everything and returns what would be stopped, adopted and launched.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-  action_group:
-    membership:
-      - elasticdr.orchestration.drs
+  - elasticdr.orchestration.attributes
 """
 
 EXAMPLES = r"""

@@ -55,6 +55,9 @@ options:
   wave:
     description: With O(execution_id), only the jobs of this wave count.
     type: str
+attributes:
+  check_mode:
+    details: Reports which recovery instances would start reverse replication and the state of those that already do.
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
   - elasticdr.orchestration.primary_region
@@ -62,18 +65,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-    details: Reports which recovery instances would start reverse replication and the state of those that already do.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-  action_group:
-    membership:
-      - elasticdr.orchestration.drs
+  - elasticdr.orchestration.attributes
 """
 
 EXAMPLES = r"""

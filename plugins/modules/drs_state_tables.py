@@ -17,31 +17,18 @@ description:
 author:
   - elasticdr maintainers (@elasticdr)
 options:
-  table_prefix:
-    description: The prefix of the state tables.
-    type: str
-    default: drs-orchestration
   ensure_ttl:
     description: Enable time to live on the C(ttl) attribute where it is off.
     type: bool
     default: true
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
+  - elasticdr.orchestration.state_tables
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-  action_group:
-    membership:
-      - elasticdr.orchestration.drs
+  - elasticdr.orchestration.attributes
 """
 
 EXAMPLES = r"""
