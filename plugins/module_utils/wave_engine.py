@@ -131,6 +131,8 @@ class WaveEngine:
             raise ConfigurationError("protection_group and execution_id are required: the wave is recorded in that "
                                      "execution.", remediation="Start the execution first (role drs, tasks start).")
         check_protection_group(self.options["protection_group"])
+        # Every DRS client of the run splits StartRecovery into jobs of at most servers_per_job servers.
+        self.connections.servers_per_job = self.options["servers_per_job"]
         self._store = None
 
     # The rooms the engine uses, built once.
@@ -265,12 +267,12 @@ class WaveEngine:
                               "already cleaned up is left alone.")
         return outcome
 
-    def progress_callback(self, wave, verb="launched"):
+    def progress_callback(self, wave):
         """JobMonitor's on_progress: a progress line whenever the counts change, and every PROGRESS_SECONDS."""
         state = {"last": None, "shown_at": self.clock()}
 
         def on_progress(snapshot):
-            line = progress_line(snapshot["counts"], snapshot["elapsed"]).replace(" launched,", f" {verb},", 1)
+            line = progress_line(snapshot["counts"], snapshot["elapsed"])
             now = self.clock()
             changed_counts = line.split(" (")[0] != (state["last"] or "").split(" (")[0]
             if changed_counts or now - state["shown_at"] >= PROGRESS_SECONDS:
@@ -323,7 +325,7 @@ class WaveEngine:
 # The options of drs_wave, beside the connection and cross-account ones (module_support.argument_spec): one spec
 # for the module and its action plugin.
 ARGUMENT_SPEC = {
-    "mode": {"type": "str", "choices": list(MODES), "default": "failover"},
+    "mode": {"type": "str", "choices": ["failover", "drill", "failback", "drill_cleanup"], "default": "failover"},
     "protection_group": {"type": "str", "required": True},
     "table_prefix": {"type": "str", "default": "drs-orchestration"},
     "execution_id": {"type": "str", "required": True},

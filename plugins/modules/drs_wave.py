@@ -28,16 +28,16 @@ description:
   - Without O(wave), prepares the run before its first launch. It matches the servers of every wave not yet
     completed in one read, and configures DRS for every wave that can go ahead. It returns the match to pass as
     O(prepared) to each wave.
-  - The action plugin runs the engine in the controller process (the plays are C(connection: local)), so a wave
+  - The action plugin runs the engine in the controller process (the plays run on a local connection), so a wave
     costs no module process; docs/ARCHITECTURE.md gives the measurements behind that choice.
-  - Fails when the wave does not end C(COMPLETED), with the wave status and how to resume in RV(msg).
+  - Fails when the wave does not end C(COMPLETED), with the wave status and how to resume in the failure's C(msg).
 author:
   - elasticdr maintainers (@elasticdr)
 options:
   mode:
     description:
       - C(failover) launches recovery jobs, C(drill) drill jobs (the instances stay drill instances).
-      - C(failback) fails the wave back into its original instances in the primary region (O(source_region)):
+      - C(failback) fails the wave back into its original instances in the primary region (O(source_region));
         what the failover left is found and checked before any change, reverse replication is started and waited
         for, the FAILBACK servers are launched into the originals, their IPs checked, the originals re-protected
         and the recovery region returned to standby (docs/FAILOVER_FAILBACK_WORKFLOWS.md). The record keeps each
@@ -47,21 +47,9 @@ options:
     type: str
     choices: [failover, drill, failback, drill_cleanup]
     default: failover
-  protection_group:
-    description: The protection group of the execution (the lock and the pairs are per group).
-    type: str
-    required: true
-  table_prefix:
-    description: Prefix of the DynamoDB state tables.
-    type: str
-    default: drs-orchestration
-  execution_id:
-    description: The execution the wave belongs to, as started by the role's C(start) tasks.
-    type: str
-    required: true
   waves:
     description:
-      - The run's waves and their servers, C({wave: [name, ...]}), the C(hosts_by_wave) result of
+      - The run's waves and their servers, a dict of wave number to list of server names, the C(hosts_by_wave) result of
         M(elasticdr.orchestration.drs_wave_plan).
     type: dict
     required: true
@@ -100,10 +88,6 @@ options:
     description: Also require each recovered server to keep its source server's private IP.
     type: bool
     default: false
-  lease_seconds:
-    description: The lock's lease, renewed with each record.
-    type: int
-    default: 7200
   publish_metrics:
     description: Publish the wave's CloudWatch metrics (M(elasticdr.orchestration.drs_metrics) lists them).
     type: bool
@@ -152,27 +136,21 @@ options:
     type: str
     choices: [refuse, skip, clean]
     default: refuse
+attributes:
+  check_mode:
+    details: Matches, plans and predicts each server's launch (C(WOULD_LAUNCH)); makes no mutating call.
+  action_group:
+    support: full
 extends_documentation_fragment:
   - elasticdr.orchestration.cross_account
   - elasticdr.orchestration.primary_region
+  - elasticdr.orchestration.state_tables
+  - elasticdr.orchestration.state_tables.execution
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  action:
-    support: full
-  check_mode:
-    support: full
-    details: Matches, plans and predicts each server's launch (C(WOULD_LAUNCH)); makes no mutating call.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [elasticdr.orchestration.drs]
+  - elasticdr.orchestration.attributes
 """
 
 EXAMPLES = r"""

@@ -13,7 +13,7 @@ OPTION COVERAGE TABLE: every documented option -> the tests that exercise it and
 (test_docs.py::test_option_coverage_table_is_complete checks that every option of every module and of the
 inventory plugin is listed and that each test named exists). "*" = every module (not the inventory plugin) not listed with its own rows for that option.
 "NOT VERIFIABLE" = cannot be observed against the simulator. Only drs_instance_match,
-drs_reverse_replication, drs_preflight and drs_failback_standby take the primary-region options (source_region, source_role_arn,
+drs_reverse_replication, drs_preflight, drs_failback_standby and drs_wave take the primary-region options (source_region, source_role_arn,
 source_external_id).
 
 Module                  | Option                        | Tests (tests/integration/...)
@@ -276,6 +276,48 @@ drs_preflight           | session_token                 | NOT VERIFIABLE: the si
 drs_preflight           | aws_ca_bundle                 | NOT VERIFIABLE: the simulator serves plain HTTP
 drs_preflight           | validate_certs                | NOT VERIFIABLE: the simulator serves plain HTTP
 drs_preflight           | aws_config                    | NOT VERIFIABLE: no botocore client setting is visible in the simulator's request log
+drs_wave                | mode                          | test_wave_engine.py::test_a_drill_wave_launches_drill_jobs
+drs_wave                | mode                          | test_wave_engine.py::test_a_failback_wave_through_the_engine
+drs_wave                | mode                          | test_drill_playbooks.py::test_drill_then_cleanup_by_wave_idempotent_and_recorded (drill_cleanup)
+drs_wave                | protection_group              | test_wave_engine.py::test_failover_of_two_waves_prepared_together_and_recorded
+drs_wave                | protection_group              | test_wave_engine.py::test_options_of_a_failover_wave_reach_aws (the group's lock)
+drs_wave                | table_prefix                  | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock (it-state tables)
+drs_wave                | execution_id                  | test_wave_engine.py::test_failover_of_two_waves_prepared_together_and_recorded
+drs_wave                | waves                         | test_wave_engine.py::test_failover_of_two_waves_prepared_together_and_recorded
+drs_wave                | waves                         | test_wave_engine.py::test_bad_input_is_refused_before_any_call
+drs_wave                | wave                          | test_wave_engine.py::test_failover_of_two_waves_prepared_together_and_recorded
+drs_wave                | wave                          | test_wave_engine.py::test_bad_input_is_refused_before_any_call
+drs_wave                | prepared                      | test_wave_engine.py::test_failover_of_two_waves_prepared_together_and_recorded (no launch configuration call in the wave)
+drs_wave                | approve_each_wave             | test_wave_engine.py::test_approval_keeps_the_next_wave_from_being_recorded_running
+drs_wave                | allow_partial_wave            | test_wave_engine.py::test_a_wave_with_an_unmatched_server_is_recorded_failed_and_changes_nothing
+drs_wave                | allow_partial_wave            | test_failover_scenarios.py::test_pairs_failing_validation_stop_the_wave_before_any_change
+drs_wave                | launch_disposition            | test_wave_engine.py::test_options_of_a_failover_wave_reach_aws
+drs_wave                | servers_per_job               | test_wave_engine.py::test_options_of_a_failover_wave_reach_aws
+drs_wave                | poll_interval                 | test_wave_engine.py::test_failover_of_two_waves_prepared_together_and_recorded (wait under 10 s)
+drs_wave                | poll_interval                 | test_wave_engine.py::test_bad_input_is_refused_before_any_call
+drs_wave                | wait_timeout                  | test_reliability.py::test_a_job_that_never_ends_times_the_wave_out
+drs_wave                | expect_source_ip              | test_failover_scenarios.py::test_ip_validation_against_the_source_ip_records_a_mismatch
+drs_wave                | lease_seconds                 | test_wave_engine.py::test_options_of_a_failover_wave_reach_aws
+drs_wave                | publish_metrics               | test_wave_engine.py::test_options_of_a_failover_wave_reach_aws
+drs_wave                | publish_metrics               | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
+drs_wave                | metrics_namespace             | test_wave_engine.py::test_options_of_a_failover_wave_reach_aws
+drs_wave                | failover_execution_id         | test_wave_engine.py::test_a_failback_wave_through_the_engine
+drs_wave                | failover_execution_id         | test_failback_playbook.py::test_ip_mismatch_blocks_the_wave_before_any_stop_or_launch
+drs_wave                | lag_threshold                 | test_wave_engine.py::test_failback_options_reach_their_steps
+drs_wave                | replication_timeout           | test_wave_engine.py::test_failback_options_reach_their_steps
+drs_wave                | install_agent                 | test_wave_engine.py::test_failback_options_reach_their_steps
+drs_wave                | install_agent                 | test_failback_playbook.py::test_untagged_originals_then_agent_failure_then_the_same_execution_resumes
+drs_wave                | agent_timeout                 | test_wave_engine.py::test_failback_options_reach_their_steps (0 refused before any command)
+drs_wave                | tag_originals                 | test_wave_engine.py::test_failback_options_reach_their_steps
+drs_wave                | failback_launch_template      | test_wave_engine.py::test_failback_options_reach_their_steps
+drs_wave                | standby_after_failback        | test_wave_engine.py::test_failback_options_reach_their_steps
+drs_wave                | standby_after_failback        | test_wave_engine.py::test_a_failback_wave_through_the_engine
+drs_wave                | wait_reprotect                | test_wave_engine.py::test_failback_options_reach_their_steps
+drs_wave                | cleanup_non_drill             | test_drill_playbooks.py::test_cleanup_refuses_a_real_recovery_before_any_change
+drs_wave                | source_region                 | test_wave_engine.py::test_failover_of_two_waves_prepared_together_and_recorded (matching reads the primary region)
+drs_wave                | source_region                 | test_wave_engine.py::test_a_failback_wave_through_the_engine
+drs_wave                | source_role_arn               | test_cross_account.py::test_drs_wave_matches_through_the_source_role_and_records_in_the_recovery_account
+drs_wave                | source_external_id            | test_cross_account.py::test_drs_wave_matches_through_the_source_role_and_records_in_the_recovery_account
 *                       | target_role_arn               | test_cross_account.py::test_recovery_in_another_account (all 7 modules)
 *                       | target_role_arn               | test_cross_account.py::test_external_id_is_required_before_any_call
 *                       | external_id                   | test_cross_account.py::test_recovery_in_another_account (all 7 modules)

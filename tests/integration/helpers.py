@@ -23,7 +23,7 @@ NS = "elasticdr.orchestration."
 MODULES = ("drs_instance_match", "drs_launch_config", "drs_recovery", "drs_reverse_replication", "drs_ip_validate",
            "drs_source_server_info", "drs_job_info", "drs_instance_pair", "drs_execution_info", "drs_execution", "drs_state_tables",
            "drs_drill_cleanup", "drs_preflight", "drs_wave_plan", "drs_agent_install", "drs_failback_info",
-           "drs_failback_targets", "drs_failback_standby", "drs_metrics", "drs_launch_template")
+           "drs_failback_targets", "drs_failback_standby", "drs_metrics", "drs_launch_template", "drs_wave")
 
 # Dummy credentials that are unlikely substrings of anything else: Ansible masks no_log values (the secret
 # key) everywhere in its output.
@@ -35,7 +35,8 @@ LAUNCH_INTO_TAG = {"Key": "AWSDRS", "Value": "AllowLaunchingIntoThisInstance"}
 
 # Every module gets the regions through its own module_defaults entry (not the action group, which
 # test_action_group.py tests on its own).
-PRIMARY_REGION_MODULES = ("drs_instance_match", "drs_reverse_replication", "drs_preflight", "drs_failback_standby")
+PRIMARY_REGION_MODULES = ("drs_instance_match", "drs_reverse_replication", "drs_preflight", "drs_failback_standby",
+                          "drs_wave")
 DEFAULT_MODULE_ARGS = {NS + m: dict({"region": RECOVERY}, **({"source_region": PRIMARY} if m in PRIMARY_REGION_MODULES else {}))
                        for m in MODULES}
 

@@ -5,7 +5,7 @@ reads."""
 from simlib import PRIMARY
 
 from .helpers import (EXTERNAL_ID, ROLE_222, assert_names_and_remediation, attached_volumes, cross_account_estate, drs,
-                      instance, launch_config, launch_into_id, recovery_instances, source_servers, tags_of)
+                      instance, launch_config, launch_into_id, recovery_instances, source_servers, state_tables, tags_of)
 
 TARGET = "222222222222"
 SOURCE = "333333333333"
@@ -94,6 +94,25 @@ def test_external_id_is_required_before_any_call(sim, play):
     assert allowed.ok("drs_ip_validate")["preservation_rate"] == 100.0
     assert {c["account"] for c in sim.requests(service="drs")} == {TARGET}
     assert {c["account"] for c in sim.requests(service="ec2")} == {TARGET, "123456789012"}  # sources: own account
+
+
+def test_drs_wave_matches_through_the_source_role_and_records_in_the_recovery_account(sim, play):
+    # sources in 333333333333 (primary region), DRS, targets and the state tables in 222222222222
+    summary = sim.load_estate(cross_account_estate(TARGET, source_account=SOURCE))
+    store = state_tables(sim, account=TARGET)
+    source_role = {"source_role_arn": ROLE_333, "source_external_id": SOURCE_EXTERNAL_ID}
+    waves = {"1": sorted(summary["servers"])}
+    sim.clear_requests()
+    run = play.run([drs("drs_wave", "prepare", protection_group="shop", execution_id="x-wave-1", waves=waves, **ROLE,
+                        **source_role)])
+    prepared = run.ok("prepare")
+    pairs = prepared["waves"]["1"]["pairs"]
+    assert sorted(p["name"] for p in pairs) == sorted(summary["servers"])
+    assert all(p["name_from"] == "source_instance" for p in pairs)  # read from the instances, as the source role
+    assert {c["account"] for c in sim.requests(service="ec2") if c["region"] == PRIMARY} == {SOURCE}
+    assert {c["account"] for c in sim.requests(service="drs")} == {TARGET}
+    assert {c["account"] for c in sim.requests(service="dynamodb")} == {TARGET}
+    assert store.get_execution("x-wave-1")["execution"] is None  # prepare reads the record, writes none
 
 
 def test_source_role_for_primary_region_reads(sim, play):

@@ -18,7 +18,7 @@ AWS_COMMON = {"access_key", "secret_key", "session_token", "profile", "endpoint_
 NOT_VERIFIABLE = {"aws_ca_bundle", "validate_certs", "aws_config", "session_token"}
 # Shared cross-account options that some modules accept but do not use (no primary-region call)
 PRIMARY_REGION_OPTIONS = {"source_region", "source_role_arn", "source_external_id"}
-PRIMARY_REGION_MODULES = {"drs_instance_match", "drs_reverse_replication", "drs_preflight", "drs_failback_standby"}
+PRIMARY_REGION_MODULES = {"drs_instance_match", "drs_reverse_replication", "drs_preflight", "drs_failback_standby", "drs_wave"}
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,14 @@ def test_ansible_doc_renders_every_module_and_the_inventory_plugin(tmp_path):
     assert f"> INVENTORY {NS}drs (" in inventory.stdout and "protection_group" in inventory.stdout
 
 
+def _module_utils_spec(name, attribute):
+    source = open(os.path.join(ROOT, "plugins", "module_utils", name + ".py"), encoding="utf-8").read()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == attribute:
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"no {attribute} in module_utils/{name}.py")
+
+
 def _argument_spec(module):
     """The options a module accepts: its argument_spec(...) keywords plus the shared cross-account options."""
     source = open(os.path.join(ROOT, "plugins", "modules", module + ".py"), encoding="utf-8").read()
@@ -69,7 +77,12 @@ def _argument_spec(module):
         assert len(plain) == 1, module
         return ast.literal_eval(plain[0])
     assert len(calls) == 1, module
-    keywords = {kw.arg: ast.literal_eval(kw.value) for kw in calls[0].keywords}
+    keywords = {}
+    for kw in calls[0].keywords:
+        if kw.arg is None:  # **module_utils_file.ARGUMENT_SPEC: the one spec a module shares with its action plugin
+            keywords.update(_module_utils_spec(kw.value.value.id, kw.value.attr))
+        else:
+            keywords[kw.arg] = ast.literal_eval(kw.value)
     spec = dict(shared_specs["CROSS_ACCOUNT_ARGS"])
     if keywords.pop("include_source_options", False):
         spec.update(shared_specs["PRIMARY_REGION_ARGS"])

@@ -11,7 +11,8 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.executions
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from simlib import PRIMARY, RECOVERY, small_estate
 
-from .helpers import assert_no_mutation, instance, jobs, launch_config, launch_into_id, mutating, state_tables
+from .helpers import (assert_no_mutation, fail_over_directly, instance, jobs, launch_config, launch_into_id, mutating,
+                      state_tables)
 
 GROUP = "shop"
 
@@ -58,8 +59,14 @@ def test_failover_of_two_waves_prepared_together_and_recorded(sim):
     for name, server in summary["servers"].items():
         assert launch_into_id(launch_config(sim, server["source_server_id"])) == server["target_instance_id"], name
 
+    sim.clear_requests()
     first = wave_engine.run(conn, params("ex-engine-1", waves, wave=1, prepared=prepared), show=lines.append)
     assert first["wave_status"] == "COMPLETED" and first["failed"] is False and first["changed"] is True
+    # The prepared match and configuration serve the wave: no second read of the estate, no launch configuration.
+    called = {c["operation"] for c in sim.requests(service="drs")}
+    assert not called & {"GetLaunchConfiguration", "UpdateLaunchConfiguration"}, called
+    # Polled at poll_interval (0.2 s), not the default 30 s.
+    assert first["recovery"]["polls"] >= 1 and first["recovery"]["wait_seconds"] < 10
     assert first["counts"]["launched"] == len(waves[1]) and first["next_wave_running"] == 2
     assert first["summary"][0].startswith("Wave 1: COMPLETED")
     assert any(line.startswith("wave 1: ") and "launched" in line for line in lines)
@@ -146,7 +153,7 @@ def test_a_drill_wave_launches_drill_jobs(sim):
     ({"wave": 7}, "Wave 7 is not one of the run's waves (1)"),
     ({"waves": {"one": ["db-01"]}}, "waves: wave 'one'"),
     ({"poll_interval": 0}, "poll_interval must be greater than 0"),
-    ({"mode": "failback"}, "mode must be one of failover, drill"),
+    ({"mode": "rollback"}, "mode must be one of failover, drill, failback, drill_cleanup"),
 ])
 def test_bad_input_is_refused_before_any_call(sim, bad, fragment):
     sim.clear_requests()
@@ -154,3 +161,101 @@ def test_bad_input_is_refused_before_any_call(sim, bad, fragment):
         wave_engine.run(connections(sim), dict(params("ex-engine-5", {1: ["db-01"]}), **bad))
     assert fragment in str(caught.value)
     assert sim.requests() == []
+
+
+def test_the_documented_modes_are_the_engines():
+    assert wave_engine.ARGUMENT_SPEC["mode"]["choices"] == list(wave_engine.MODES)
+    assert set(wave_engine.EXECUTION_TYPES) == set(wave_engine.MODES)
+
+
+def test_options_of_a_failover_wave_reach_aws(sim):
+    summary = sim.load_estate(small_estate(2, 1))
+    waves = by_wave(summary)
+    store = state_tables(sim)
+    started(store, "ex-engine-6", waves=(1,))
+    conn = connections(sim)
+    prepared = wave_engine.run(conn, params("ex-engine-6", waves, launch_disposition="STOPPED"))
+    for server in summary["servers"].values():
+        assert launch_config(sim, server["source_server_id"])["launchDisposition"] == "STOPPED"
+    outcome = wave_engine.run(conn, params("ex-engine-6", waves, wave=1, prepared=prepared, servers_per_job=1,
+                                           lease_seconds=12345, publish_metrics=True, metrics_namespace="Test/Engine",
+                                           approve_each_wave=True))
+    assert outcome["wave_status"] == "COMPLETED"
+    assert len(jobs(sim)) == 2  # one server per job
+    lock = store.get_lock(GROUP)
+    assert 12345 - 120 < lock["lease_expires"] - lock["acquired_at"] <= 12345
+    metrics = sim.client("cloudwatch").list_metrics(Namespace="Test/Engine")["Metrics"]
+    assert metrics and all(m["Namespace"] == "Test/Engine" for m in metrics)
+    assert outcome["next_wave_running"] is None
+
+
+def test_approval_keeps_the_next_wave_from_being_recorded_running(sim):
+    summary = sim.load_estate(small_estate(2, 2))
+    waves = by_wave(summary)
+    store = state_tables(sim)
+    started(store, "ex-engine-7", waves=(1, 2))
+    outcome = wave_engine.run(connections(sim), params("ex-engine-7", waves, wave=1, approve_each_wave=True))
+    assert outcome["wave_status"] == "COMPLETED" and outcome["next_wave_running"] is None
+    assert 2 not in store.get_execution("ex-engine-7")["waves"]
+
+
+def _failed_over(sim, servers=2):
+    summary = sim.load_estate(small_estate(servers, 1))
+    store = state_tables(sim)
+    failover_id = fail_over_directly(sim, summary, group=GROUP, execution_id="ex-engine-failover")
+    return summary, store, failover_id
+
+
+def test_a_failback_wave_through_the_engine(sim):
+    summary, store, failover_id = _failed_over(sim)
+    waves = by_wave(summary)
+    started(store, "ex-engine-fb", execution_type="FAILBACK", waves=(1,), first_running=False)
+    lines = []
+    outcome = wave_engine.run(connections(sim), params("ex-engine-fb", waves, wave=1, mode="failback",
+                                                       failover_execution_id=failover_id), show=lines.append)
+    assert outcome["wave_status"] == "COMPLETED", outcome["summary"]
+    assert outcome["summary"][0].startswith("Wave 1: COMPLETED - 2/2 failed back")
+    assert any("reverse replication of 2 recovery instance(s)" in line for line in lines)
+    for name, server in summary["servers"].items():
+        original = instance(sim, server["source_instance_id"], region=PRIMARY)
+        assert original["State"]["Name"] == "running" and original["PrivateIpAddress"] == server["source_private_ip"]
+        # standby after failback: the recovery instance (the launch-into target) is stopped, never terminated
+        assert instance(sim, server["target_instance_id"])["State"]["Name"] == "stopped", name
+    record = store.get_execution("ex-engine-fb")
+    assert record["waves"][1]["status"] == "COMPLETED"
+    assert {s["name"]: s["status"] for s in store.get_failback_states(GROUP)} == {n: "COMPLETED" for n in summary["servers"]}
+
+
+def test_failback_options_reach_their_steps(sim):
+    summary, store, failover_id = _failed_over(sim)
+    waves = by_wave(summary)
+    started(store, "ex-engine-fb2", execution_type="FAILBACK", waves=(1,), first_running=False)
+    conn = connections(sim)
+    # agent_timeout reaches the agent installation, which refuses 0 before sending anything.
+    refused = wave_engine.run(conn, params("ex-engine-fb2", waves, wave=1, mode="failback", install_agent=True,
+                                           agent_timeout=0))
+    assert refused["failed"] and 'at "Install the DRS agent on the recovery instances of wave 1"' in refused["msg"]
+    assert sim.requests(operation="SendCommand") == []
+    for server in summary["servers"].values():  # untagged originals, which tag_originals=false leaves alone
+        sim.client("ec2", region=PRIMARY).delete_tags(Resources=[server["source_instance_id"]], Tags=[{"Key": "AWSDRS"}])
+    sim.clear_requests()
+    untagged = wave_engine.run(conn, params("ex-engine-fb2", waves, wave=1, mode="failback", tag_originals=False))
+    assert untagged["failed"] and "is not tagged AWSDRS=AllowLaunchingIntoThisInstance" in untagged["msg"]
+    assert 'at "Check the original instances and tag them as launch-into targets, wave 1"' in untagged["msg"]
+    assert sim.requests(operation="CreateTags") == []
+    # lag_threshold and replication_timeout reach the wait for reverse replication: a lag no server can be under
+    # is not reached within 2 s. failback_launch_template=false leaves the primary region's template alone.
+    sim.clear_requests()
+    late = wave_engine.run(conn, params("ex-engine-fb2", waves, wave=1, mode="failback", lag_threshold=0.0001,
+                                        replication_timeout=2, failback_launch_template=False))
+    assert late["failed"] and 'at "Replicate back until it can fail back, wave 1"' in late["msg"], late["msg"]
+    assert sim.requests(operation="CreateTags")  # tagged now (tag_originals defaults to true)
+    assert sim.requests(operation="UpdateLaunchConfigurationTemplate") == []
+    # standby_after_failback=false leaves the recovery instances running; wait_reprotect waits for the originals.
+    done = wave_engine.run(conn, params("ex-engine-fb2", waves, wave=1, mode="failback", standby_after_failback=False,
+                                        wait_reprotect=True, failover_execution_id=failover_id))
+    assert done["wave_status"] == "COMPLETED", done["summary"]
+    for server in summary["servers"].values():
+        assert instance(sim, server["target_instance_id"])["State"]["Name"] == "running"
+    reprotect = done["steps"]["reprotect"]
+    assert reprotect["all_ready"] is True and reprotect["timed_out"] is False

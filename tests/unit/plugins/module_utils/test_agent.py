@@ -191,7 +191,8 @@ def test_linux_instance_gets_the_shell_document_and_the_linux_installer():
     assert not timed_out
     (entry,) = entries
     assert entry["platform"] == "linux" and entry["document"] == "AWS-RunShellScript"
-    (sent,) = setup.ssm_fake.sent.values()
+    assert len(setup.ssm_fake.sent) == 1
+    sent = next(iter(setup.ssm_fake.sent.values()))
     assert sent["InstanceIds"] == [iid(101)]
     assert sent["DocumentName"] == "AWS-RunShellScript"
     assert sent["Parameters"]["commands"] == installer_commands(REGION, sid(1), "linux")
