@@ -274,7 +274,7 @@ class WaveEngine:
         def on_progress(snapshot):
             line = progress_line(snapshot["counts"], snapshot["elapsed"])
             now = self.clock()
-            changed_counts = line.split(" (")[0] != (state["last"] or "").split(" (")[0]
+            changed_counts = line.split(" (", maxsplit=1)[0] != (state["last"] or "").split(" (", maxsplit=1)[0]
             if changed_counts or now - state["shown_at"] >= PROGRESS_SECONDS:
                 self.show(f"wave {wave}: {line}")
                 state["last"], state["shown_at"] = line, now
