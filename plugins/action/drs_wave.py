@@ -27,6 +27,8 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_sup
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 
 display = Display()
+# What a wave that did not complete returns.
+FAILURE_KEYS = ("failed", "msg", "changed", "wave", "wave_status", "counts", "skipped", "blocked", "next_wave_running")
 
 
 class ActionModule(ActionBase):
@@ -53,13 +55,17 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=str(error), error=error.to_dict())
             return result
         except DRSAPIError as error:
-            result.update(failed=True, msg=error.message)
+            result.update(failed=True, msg=str(error), error=error.to_dict())
             return result
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
             result.update(failed=True, msg=f"AWS call failed: {error}")
             return result
         for line in outcome.get("summary") or []:
             display.display(line)
+        if outcome.get("failed"):
+            # The summary is shown and the record written: the failure says what happened and how to go on, without
+            # the whole record in the output: the record itself is in DynamoDB (report.yml, drs_execution_info).
+            outcome = {k: outcome.get(k) for k in FAILURE_KEYS if k in outcome}
         result.update(outcome)
         if "wave_status" in outcome:
             # The job artifacts AWX passes on (docs/AWX.md): per wave, its status and counts. A wave that did not

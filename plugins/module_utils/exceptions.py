@@ -149,6 +149,12 @@ class DRSAPIError(AnsibleAWSError):
         self.code = response.get("Error", {}).get("Code")
         self.status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
+    def to_dict(self):
+        """The shape of DROrchestrationError.to_dict, for records and summaries; the message has AWS's own
+        (code, operation, reason), as AnsibleAWSError's str() gives it."""
+        return {"error": "DRSAPIError", "message": str(self), "server": None, "cause": self.code,
+                "remediation": None, "details": {"code": self.code, "status": self.status}}
+
 
 class StepFailed(Exception):
     """A step of the engine (one module's body) failed: error, a DROrchestrationError, and the result the

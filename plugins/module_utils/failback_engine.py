@@ -22,6 +22,7 @@ with the same execution id goes on from the record and the AWS state (a launched
 """
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils import failback_record
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DRSAPIError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DROrchestrationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import StepFailed
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_steps import check_private_ips
@@ -77,7 +78,8 @@ class FailbackWave:
         try:
             result = function(connections, params, check_mode=self.check_mode)
         except StepFailed as failure:
-            self.results[key] = failure.result
+            # As the step's module registers it: its result with the failure.
+            self.results[key] = dict(failure.result, failed=True, msg=str(failure.error))
             raise
         self.results[key] = result
         return result
@@ -87,7 +89,7 @@ class FailbackWave:
         try:
             self._steps(wave, names)
             failure = {}
-        except (StepFailed, DROrchestrationError) as failed:
+        except (StepFailed, DROrchestrationError, DRSAPIError) as failed:
             error = failed.error if isinstance(failed, StepFailed) else failed
             failure = {"task": STEP_NAMES[self.current].format(wave=wave), "msg": str(error), "error": error.to_dict()}
         return self._record(wave, failure)
@@ -138,6 +140,7 @@ class FailbackWave:
             failure = result.pop("failure")
             self.results["recovery"] = result
             if failure is not None:
+                self.results["recovery"] = dict(result, failed=True, msg=str(failure))
                 raise StepFailed(failure, result)
             self._step("ip_after", check_private_ips, primary, {
                 "servers": targets["pairs"], "expect": "target", "fail_on_mismatch": True, "capture_only": False})

@@ -35,7 +35,7 @@ def _inventory(tmp_path, summary, vars_=None, hosts=None, drop=()):
 # (case id, estate overrides, inventory changes, playbook, extra args, fragments the output must contain)
 CASES = [
     ("server-in-two-waves", {}, {"hosts": {"db-01": {"drs_wave": 2}}}, "failover.yml", [],
-     ["db-01", "exactly one integer drs_wave"]),
+     ["db-01", "exactly one wave_<n> group"]),
     ("wave-not-an-integer", {}, {"hosts": {"web-99": {"drs_wave": "first"}}}, "failover.yml", [],
      ["web-99", "drs_wave"]),
     ("no-protection-group", {}, {"drop": ["drs_protection_group"]}, "failover.yml", [], ["drs_protection_group"]),

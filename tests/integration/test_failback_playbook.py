@@ -214,7 +214,7 @@ def test_ip_mismatch_blocks_the_wave_before_any_stop_or_launch(sim, tmp_path):
     execution_id = _execution_id(proc, "FAILBACK")
     # each server is named with the recorded and the actual IP, and what to do
     for name, ip in wrong.items():
-        line = next(line for line in proc.stdout.splitlines() if line.strip().startswith(f"\"  {name}"))
+        line = next(line for line in proc.stdout.splitlines() if line.startswith(f"  {name} "))
         assert "BLOCKED" in line and ip in line and servers[name]["source_private_ip"] in line, line
         assert servers[name]["source_instance_id"] in line and "Remediation:" in line, line
     assert ("Wave 1 ended FAILED at \"Check, before any change, the private IPs of the originals of wave 1\": "

@@ -100,7 +100,7 @@ def test_pairs_failing_validation_stop_the_wave_before_any_change(sim, tmp_path)
     out = refused.stdout
     assert "it was not started because db-02, db-03 cannot be matched" in out
     assert "drs_allow_partial_wave=true" in out
-    summary_lines = [line for line in out.splitlines() if line.strip().startswith(('"  db-02', '"  db-03'))]
+    summary_lines = [line for line in out.splitlines() if line.startswith(("  db-02", "  db-03"))]
     assert any("AWSDRS" in line for line in summary_lines if "db-02" in line), summary_lines
     assert any("arm64" in line or "architecture" in line for line in summary_lines if "db-03" in line), summary_lines
     record = store.get_execution(execution_id)
