@@ -72,6 +72,7 @@ class ActionModule(ActionBase):
             # complete fails the task, whose stats are not published: the play's rescue publishes waves_result.
             result["waves_result"] = {str(outcome["wave"]): {"status": outcome["wave_status"],
                                                              "counts": outcome["counts"]}}
-            result["ansible_stats"] = {"data": {"drs_waves_result": result["waves_result"]}, "per_host": False,
-                                       "aggregate": True}
+            if not outcome.get("failed"):
+                result["ansible_stats"] = {"data": {"drs_waves_result": result["waves_result"]}, "per_host": False,
+                                           "aggregate": True}
         return result

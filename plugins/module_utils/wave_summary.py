@@ -90,8 +90,12 @@ def wave_counts(servers):
 
 def summary_lines(wave, status, servers, tally):
     """A one-screen summary of a wave: a headline and one line per server."""
-    lines = [f"Wave {wave}: {status} - {tally.get('launched', 0)} launched, {tally.get('failed', 0)} failed, "
-             f"{tally.get('not_matched', 0)} not matched, {tally.get('ip_mismatches', 0)} IP mismatches"]
+    if tally.get("would_launch"):  # check mode: what a run would do
+        head = f"Wave {wave}: {status} (check mode, nothing changed) - {tally['would_launch']} would launch"
+    else:
+        head = f"Wave {wave}: {status} - {tally.get('launched', 0)} launched"
+    lines = [f"{head}, {tally.get('failed', 0)} failed, {tally.get('not_matched', 0)} not matched, "
+             f"{tally.get('ip_mismatches', 0)} IP mismatches"]
     for server in sorted(servers, key=lambda s: s.get("name") or ""):
         ip = server.get("recovery_private_ip") or server.get("target_private_ip") or "-"
         kept = {True: "IP kept", False: "IP CHANGED", None: ""}[server.get("ip_preserved")]

@@ -14,7 +14,8 @@ import pytest
 
 from simlib import small_estate
 
-from .helpers import BIN, ROOT, base_env, instance, jobs, mutating, operations, recovery_instances, state_tables
+from .helpers import (BIN, ROOT, base_env, fail_over_directly, instance, jobs, mutating, operations, recovery_instances,
+                      state_tables)
 from .test_failover_playbook import PREFIX, _execution_id, _failover, _inventory
 
 GROUP = "shop"
@@ -132,11 +133,10 @@ def test_two_failovers_started_together_one_proceeds_the_other_is_refused(sim, t
 
 def test_every_playbook_makes_no_mutating_call_in_check_mode(sim, tmp_path):
     summary, store, inventory = _estate(sim, tmp_path)
-    done = _failover(sim, tmp_path, inventory)
-    assert done.returncode == 0, done.stdout[-3000:]
-    execution_id = _execution_id(done)
+    execution_id = fail_over_directly(sim, summary, prefix=PREFIX, group=GROUP, execution_id="shop-failover-done")
     playbooks = [("state_tables.yml",), ("preflight.yml",), ("failover.yml",), ("failback.yml",), ("drill.yml",),
                  ("drill_cleanup.yml",), ("report.yml", "-e", f"drs_execution_id={execution_id}")]
+    outputs = {}
     for name, *args in playbooks:
         sim.clear_requests()
         proc = subprocess.run([sys.executable, os.path.join(BIN, "ansible-playbook"),
@@ -146,3 +146,25 @@ def test_every_playbook_makes_no_mutating_call_in_check_mode(sim, tmp_path):
         assert mutating(sim) == [], (name, [(c["service"], c["operation"]) for c in mutating(sim)])
         assert sim.requests(), name  # it did read AWS
         assert "Traceback" not in proc.stdout + proc.stderr, (name, proc.stdout[-3000:])
+        outputs[name] = (proc.returncode, proc.stdout)
+    # What each run predicts, given a completed failover (and state tables made without their stack).
+    rc, out = outputs["state_tables.yml"]
+    assert rc != 0 and "exist in us-west-2 but stack it-state-state-tables does not" in out, out[-3000:]
+    rc, out = outputs["preflight.yml"]
+    assert rc == 0 and "READY: every wave can fail over" in out, out[-3000:]
+    for name in ("failover.yml", "drill.yml"):
+        rc, out = outputs[name]
+        assert rc == 0, (name, out[-3000:])
+        for wave in (1, 2):
+            assert f"Wave {wave}: COMPLETED (check mode, nothing changed) - 2 would launch" in out, (name, out[-3000:])
+        for server in summary["servers"]:
+            assert any(line.startswith(f"  {server} ") and "WOULD_LAUNCH" in line for line in out.splitlines()), server
+    rc, out = outputs["failback.yml"]
+    assert rc == 0, out[-3000:]
+    for wave in (1, 2):
+        assert f"Wave {wave}: COMPLETED (check mode, nothing changed) - 2 would fail back" in out, out[-3000:]
+    rc, out = outputs["drill_cleanup.yml"]  # the recovery instances are a failover's, not a drill's: refused
+    assert rc != 0 and "is not a drill" in out and "nothing was changed" in out, out[-3000:]
+    rc, out = outputs["report.yml"]
+    assert rc == 0 and f"FAILOVER execution {execution_id}: COMPLETED" in out, out[-3000:]
+    assert store.get_execution(execution_id)["execution"]["status"] == "COMPLETED"
