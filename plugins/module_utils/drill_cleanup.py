@@ -296,7 +296,7 @@ def summary_lines(servers, applied, check_mode=False):
     return lines
 
 
-def clean_up(connections, params, check_mode=False):
+def clean_up(connections, params, check_mode=False, diff=False):  # pylint: disable=unused-argument
     """drs_drill_cleanup's body: plan (refusing, before any change, what is not a drill into a tagged target), then
     stop the targets and remove the drill recovery instances. Raises StepFailed when an instance could not be
     removed, with the result."""

@@ -118,3 +118,10 @@ def run_module(module, body):
             module.fail_json_aws(error.exception, msg=error.message, **extra)
         module.fail_json(msg=error.message, **extra)
     module.exit_json(**result)
+
+
+def run_step(module, step):
+    """Run one step of the engine as the module's body: step(connections, params, check_mode=..., diff=...), the
+    function the module is a thin face of (failback_steps, drill_cleanup)."""
+    run_module(module, lambda module_: step(Connections(module_), module_.params, check_mode=module_.check_mode,
+                                            diff=module_._diff))  # pylint: disable=protected-access

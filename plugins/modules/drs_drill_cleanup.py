@@ -182,13 +182,8 @@ summary:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.drill_cleanup import clean_up
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
-
-
-def run(module):
-    return clean_up(Connections(module), module.params, check_mode=module.check_mode)
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_step
 
 
 def main():
@@ -199,7 +194,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, run)
+    run_step(module, clean_up)
 
 
 if __name__ == "__main__":

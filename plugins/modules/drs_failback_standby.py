@@ -102,14 +102,8 @@ instances_stopped:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_steps import return_to_standby
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
-
-
-def run(module):
-    return return_to_standby(Connections(module), module.params, check_mode=module.check_mode,
-                             diff=module._diff)  # pylint: disable=protected-access
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_step
 
 
 def main():
@@ -122,7 +116,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, run)
+    run_step(module, return_to_standby)
 
 
 if __name__ == "__main__":

@@ -82,14 +82,8 @@ diff:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_steps import configure_launch_template
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
-
-
-def run(module):
-    return configure_launch_template(Connections(module), module.params, check_mode=module.check_mode,
-                                     diff=module._diff)  # pylint: disable=protected-access
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_step
 
 
 def main():
@@ -101,7 +95,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, run)
+    run_step(module, configure_launch_template)
 
 
 if __name__ == "__main__":
