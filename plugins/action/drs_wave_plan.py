@@ -10,6 +10,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DROrchestrationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_plan import ARGUMENT_SPEC
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_plan import inventory_hosts
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_plan import plan_waves
 
 
@@ -20,8 +21,14 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        hosts = args.get("hosts")
+        if hosts is None:
+            # The play's own inventory, as the controller sees it (hostvars are templated on access).
+            hostvars = task_vars.get("hostvars") or {}
+            names = (task_vars.get("groups") or {}).get("all") or []
+            hosts = inventory_hosts({n: hostvars.get(n) or {} for n in names}, names, task_vars.get("inventory_hostname"))
         try:
-            plan = plan_waves(args["hosts"], args.get("only"))
+            plan = plan_waves(hosts, args.get("only"))
         except DROrchestrationError as error:
             result.update(failed=True, msg=str(error), error=error.to_dict())
             return result

@@ -16,7 +16,20 @@ WAVE_GROUP = re.compile(r"^wave_(\d+)$")
 
 # The options of drs_wave_plan, for its action plugin, which runs the plan on the controller; the module spells
 # them out too (tests/unit/plugins/module_utils/test_wave_plan.py checks that both say the same).
-ARGUMENT_SPEC = {"hosts": {"type": "dict", "required": True}, "only": {"type": "list", "elements": "raw"}}
+ARGUMENT_SPEC = {"hosts": {"type": "dict"}, "only": {"type": "list", "elements": "raw"}}
+
+
+def inventory_hosts(hostvars, all_hosts, play_host):
+    """The hosts of the inventory for plan_waves, {name: {"drs_wave", "groups"}}: every host but the one the play
+    runs on (localhost, which AWX and molecule inventories list), unless that one has a drs_wave or a wave group."""
+    out = {}
+    for name in all_hosts:
+        values = hostvars.get(name) or {}
+        groups = list(values.get("group_names") or [])
+        if name == play_host and values.get("drs_wave") is None and not any(WAVE_GROUP.match(g) for g in groups):
+            continue
+        out[name] = {"drs_wave": values.get("drs_wave"), "groups": groups}
+    return out
 
 
 def _as_wave(value):

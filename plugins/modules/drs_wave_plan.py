@@ -20,8 +20,9 @@ options:
   hosts:
     description:
       - The inventory hosts, by name, each a dict with C(drs_wave) and C(groups) (its group names).
+      - Omitted, the action plugin reads the play's inventory itself, every host but the one the play runs on
+        (unless that host has a C(drs_wave) or is in a C(wave_<n>) group).
     type: dict
-    required: true
   only:
     description: Limit the plan to these waves (the C(drs_waves) extra variable).
     type: list
@@ -65,9 +66,11 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_plan 
 
 def main():
     module = AnsibleModule(
-        argument_spec={"hosts": {"type": "dict", "required": True}, "only": {"type": "list", "elements": "raw"}},
+        argument_spec={"hosts": {"type": "dict"}, "only": {"type": "list", "elements": "raw"}},
         supports_check_mode=True,
     )
+    if module.params["hosts"] is None:
+        module.fail_json(msg="hosts is required when drs_wave_plan runs without its action plugin (on a remote host).")
     try:
         plan = plan_waves(module.params["hosts"], module.params["only"])
     except DROrchestrationError as error:

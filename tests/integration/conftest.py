@@ -244,7 +244,7 @@ drs_preflight           | access_key                    | test_preflight_playboo
 drs_preflight           | secret_key                    | test_preflight_playbook.py::test_drs_preflight_module_options
 drs_preflight           | profile                       | test_preflight_playbook.py::test_drs_preflight_module_options
 drs_preflight           | debug_botocore_endpoint_logs  | test_preflight_playbook.py::test_drs_preflight_module_options
-drs_wave_plan           | hosts                         | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
+drs_wave_plan           | hosts                         | test_docs.py::test_drs_wave_plan_reads_the_inventory_or_takes_the_hosts_given
 drs_wave_plan           | hosts                         | test_failover_playbook.py::test_bad_inventory_is_refused_before_any_aws_call
 drs_wave_plan           | only                          | test_preflight_playbook.py::test_waves_over_the_quotas_fail (drs_waves)
 drs_wave_plan           | only                          | test_drill_playbooks.py::test_drill_then_cleanup_by_wave_idempotent_and_recorded (drs_waves)

@@ -165,6 +165,29 @@ def _describe(point, killed, elapsed, killed_log, rerun_log):
             f"--- killed run (tail)\n{killed_log[-2500:]}\n--- rerun (tail)\n{rerun_log[-4000:]}")
 
 
+def _kill_then_rerun(sim, tmp_path, playbook, inventory, store, execution_id, point, event, check_phase):
+    """Kill the slowed run at its event, check the phase it hit, rerun it with the same execution id and check the
+    rerun resumed it (or, when the run had ended first, changed nothing). Returns the trial's description."""
+    sim.clear_requests()
+    sim.set_config(durations=SLOW)
+    killed, elapsed, killed_log = _run_and_kill(sim, tmp_path, playbook, inventory, execution_id, event)
+    sim.set_config(durations=NORMAL)
+    assert killed == (event is not None), _describe(point, killed, elapsed, killed_log, "")
+    if killed:
+        check_phase(point, sim, store, execution_id, _describe(point, killed, elapsed, killed_log, ""))
+    started = store.get_execution(execution_id)["execution"] is not None
+    sim.clear_requests()
+    rc, rerun_log = _rerun(sim, tmp_path, playbook, inventory, execution_id)
+    why = _describe(point, killed, elapsed, killed_log, rerun_log)
+    assert rc == 0, why
+    assert (f"Resuming {execution_id}" in rerun_log) == started, why
+    if not killed:  # the run had completed: its rerun changes nothing
+        assert _changes(sim) == [], why
+        for wave in (1, 2):
+            assert f"Wave {wave} already completed in {execution_id}; skipped" in rerun_log, why
+    return why
+
+
 def _wave_statuses(store, execution_id):
     return {w: i["status"] for w, i in store.get_execution(execution_id)["waves"].items()}
 
@@ -198,23 +221,8 @@ def test_failover_killed_at_a_chosen_point_resumes_launching_each_server_once(si
     inventory = _inventory(tmp_path, summary)
     execution_id = f"crash-failover-{point}"
 
-    sim.clear_requests()
-    sim.set_config(durations=SLOW)
-    killed, elapsed, killed_log = _run_and_kill(sim, tmp_path, "failover.yml", inventory, execution_id, event)
-    sim.set_config(durations=NORMAL)
-    assert killed == (event is not None), _describe(point, killed, elapsed, killed_log, "")
-    if killed:
-        _check_failover_phase(point, sim, store, execution_id, _describe(point, killed, elapsed, killed_log, ""))
-    started = store.get_execution(execution_id)["execution"] is not None
-    sim.clear_requests()
-    rc, rerun_log = _rerun(sim, tmp_path, "failover.yml", inventory, execution_id)
-    why = _describe(point, killed, elapsed, killed_log, rerun_log)
-    assert rc == 0, why
-    assert (f"Resuming {execution_id}" in rerun_log) == started, why
-    if not killed:  # the run had completed: its rerun changes nothing
-        assert _changes(sim) == [], why
-        for wave in (1, 2):
-            assert f"Wave {wave} already completed in {execution_id}; skipped" in rerun_log, why
+    why = _kill_then_rerun(sim, tmp_path, "failover.yml", inventory, store, execution_id, point, event,
+                           _check_failover_phase)
 
     # Every server launched exactly once, by this execution, and by nothing else.
     launches = _launches(sim, RECOVERY)
@@ -259,23 +267,8 @@ def test_failback_killed_at_a_chosen_point_resumes_launching_each_original_once(
     inventory = _failback_inventory(tmp_path, summary)
     execution_id = f"crash-failback-{point}"
 
-    sim.clear_requests()
-    sim.set_config(durations=SLOW)
-    killed, elapsed, killed_log = _run_and_kill(sim, tmp_path, "failback.yml", inventory, execution_id, event)
-    sim.set_config(durations=NORMAL)
-    assert killed == (event is not None), _describe(point, killed, elapsed, killed_log, "")
-    if killed:
-        _check_failback_phase(point, sim, store, execution_id, _describe(point, killed, elapsed, killed_log, ""))
-    started = store.get_execution(execution_id)["execution"] is not None
-    sim.clear_requests()
-    rc, rerun_log = _rerun(sim, tmp_path, "failback.yml", inventory, execution_id)
-    why = _describe(point, killed, elapsed, killed_log, rerun_log)
-    assert rc == 0, why
-    assert (f"Resuming {execution_id}" in rerun_log) == started, why
-    if not killed:
-        assert _changes(sim) == [], why
-        for wave in (1, 2):
-            assert f"Wave {wave} already completed in {execution_id}; skipped" in rerun_log, why
+    why = _kill_then_rerun(sim, tmp_path, "failback.yml", inventory, store, execution_id, point, event,
+                           _check_failback_phase)
     # Each original was launched into exactly once by the failback (its FAILBACK server's job in the primary
     # region), and the failover's launches in the recovery region are still one per server.
     failback_servers = {s["sourceProperties"]["identificationHints"]["awsInstanceID"]: s["sourceServerID"]

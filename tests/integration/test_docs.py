@@ -7,6 +7,7 @@ import os
 import re
 
 import pytest
+import yaml
 
 from . import conftest
 from .helpers import HERE, MODULES, NS, ROOT, run_tool
@@ -161,3 +162,24 @@ def test_drs_wave_plan_is_documented(tmp_path):
     proc = run_tool("ansible-doc", [NS + "drs_wave_plan"], "http://unused", tmp_path)
     assert proc.returncode == 0 and "ERROR" not in proc.stderr, proc.stderr
     assert "> MODULE elasticdr.orchestration.drs_wave_plan (" in proc.stdout and "hosts_by_wave" in proc.stdout
+
+
+def test_drs_wave_plan_reads_the_inventory_or_takes_the_hosts_given(tmp_path):
+    inventory = {"all": {"hosts": {"localhost": {"ansible_connection": "local"}},
+                         "children": {"wave_1": {"hosts": {"db-01": {}}}, "wave_2": {"hosts": {"app-01": {}}},
+                                      "other": {"hosts": {"batch-01": {"drs_wave": 3}}}}}}
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "from the inventory", NS + "drs_wave_plan": {}, "register": "read"},
+        {"name": "from hosts", NS + "drs_wave_plan": {"hosts": {"x-01": {"drs_wave": 5, "groups": []}}},
+         "register": "given"},
+        {"ansible.builtin.debug": {"msg": "PLAN {{ read.hosts_by_wave | to_json }} GIVEN {{ given.hosts_by_wave | to_json }}"}},
+    ]}]
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory), encoding="utf-8")
+    (tmp_path / "plan.yml").write_text(yaml.safe_dump(play), encoding="utf-8")
+    proc = run_tool("ansible-playbook", [str(tmp_path / "plan.yml"), "-i", str(tmp_path / "hosts.yml")], "http://unused",
+                    tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    line = json.loads(next(line for line in proc.stdout.splitlines() if "PLAN " in line).split('"msg": ', 1)[1])
+    # The play's host (localhost) is not a protected server; a wave group or a drs_wave puts a host in its wave.
+    assert '{"1": ["db-01"], "2": ["app-01"], "3": ["batch-01"]}' in line, line
+    assert 'GIVEN {"5": ["x-01"]}' in line, line

@@ -63,3 +63,15 @@ def test_the_action_plugin_accepts_the_options_the_module_documents():
     (spec,) = [ast.literal_eval(kw.value) for node in ast.walk(tree) if isinstance(node, ast.Call)
                for kw in node.keywords if kw.arg == "argument_spec"]
     assert spec == ARGUMENT_SPEC
+
+
+def test_the_inventory_hosts_leave_out_the_play_host_unless_it_is_in_a_wave():
+    from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_plan import inventory_hosts
+
+    hostvars = {"localhost": {"group_names": []}, "db-01": {"group_names": ["wave_1"]},
+                "app-01": {"group_names": ["apps"], "drs_wave": 2}}
+    assert inventory_hosts(hostvars, ["localhost", "db-01", "app-01"], "localhost") == {
+        "db-01": {"drs_wave": None, "groups": ["wave_1"]}, "app-01": {"drs_wave": 2, "groups": ["apps"]}}
+    # The play host counts when it is a protected server: in a wave group, or with a drs_wave.
+    assert "localhost" in inventory_hosts({"localhost": {"group_names": ["wave_3"]}}, ["localhost"], "localhost")
+    assert "localhost" in inventory_hosts({"localhost": {"group_names": [], "drs_wave": 1}}, ["localhost"], "localhost")
