@@ -87,9 +87,10 @@ def test_multi_wave_failover_resume_and_lock(sim, tmp_path):
     starts = operations(sim, "StartRecovery")
     assert len(starts) == 3  # one job per wave
     assert_nothing_denied(sim)
-    # Each wave was recorded by the drs_recovery run that saw its jobs end: the record step of its own is skipped.
+    # Each wave is one drs_wave task, which ran its jobs and recorded it: no task of its own records a wave.
     for wave in (1, 2, 3):
-        assert re.search(rf"TASK \[[^\]]*: Record wave {wave}\] \**\nskipping: \[localhost\]", proc.stdout), wave
+        assert len(re.findall(rf"TASK \[elasticdr.orchestration.drs : Wave {wave}\] \*+\n", proc.stdout)) == 1, wave
+    assert not re.search(r"TASK \[[^\]]*: Record (as running the )?wave", proc.stdout)
 
     # The execution record.
     items = _items(client, execution_id)
