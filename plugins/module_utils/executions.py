@@ -49,7 +49,7 @@ class ExecutionRecorder:
         if execution_type not in EXECUTION_TYPES:
             raise ConfigurationError(f"execution_type must be one of {', '.join(EXECUTION_TYPES)}.")
         self.store.check_tables()
-        record = self.store.get_execution(self.execution_id)
+        record = self.store.get_execution_waves(self.execution_id)
         header = record["execution"]
         if header is not None:
             for field, wanted in (("protection_group", self.protection_group), ("execution_type", execution_type)):
@@ -118,7 +118,7 @@ class ExecutionRecorder:
         if duplicates:
             raise ConfigurationError(f"Servers listed twice in wave {wave}: {', '.join(duplicates)}.",
                                      server=", ".join(duplicates))
-        existing = self.store.get_execution(self.execution_id)
+        existing = self.store.get_execution_waves(self.execution_id)
         # In check mode the start wrote nothing, so a missing record is what a real run would have created.
         if existing["execution"] is None and not self.check_mode:
             raise ConfigurationError(f"No execution {self.execution_id} to record wave {wave} in.",
@@ -161,7 +161,7 @@ class ExecutionRecorder:
         if status not in EXECUTION_STATUSES or status in ("PENDING", "RUNNING"):
             raise ConfigurationError("status must be a final execution status: COMPLETED, PARTIAL, FAILED, "
                                      "TIMED_OUT or CANCELLED.")
-        record = self.store.get_execution(self.execution_id)
+        record = self.store.get_execution_waves(self.execution_id)
         header = dict(record["execution"] or {})
         if not header and not self.check_mode:
             raise ConfigurationError(f"No execution {self.execution_id} to finish.", server=self.execution_id,

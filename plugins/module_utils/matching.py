@@ -28,7 +28,10 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import primary_private_ip
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import state_of
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.ec2 import tags_of
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DRSAPIError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import InstanceMatchingError
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import StepFailed
 
 ERROR = "error"
 WARNING = "warning"
@@ -396,3 +399,74 @@ class InstanceMatcher:
             "name_from": view.name_from,
             "checks": checks,
         }
+
+
+# The options of drs_instance_match beside the connection and cross-account ones: one spec for the module and its
+# action plugin.
+ARGUMENT_SPEC = {
+    "names": {"type": "list", "elements": "str"},
+    "waves": {"type": "dict"},
+    "source_server_ids": {"type": "list", "elements": "str"},
+    "overrides": {"type": "dict", "default": {}},
+    "match_tag": {"type": "str", "default": "Name"},
+    "wave_tag": {"type": "str", "default": "drs:wave"},
+    "require_stopped": {"type": "bool", "default": False},
+    "require_same_private_ip": {"type": "bool", "default": False},
+    "fallback_to_drs_records": {"type": "bool", "default": True},
+    "fail_on_unmatched": {"type": "bool", "default": False},
+    "protection_group": {"type": "str"},
+    "table_prefix": {"type": "str", "default": "drs-orchestration"},
+}
+MUTUALLY_EXCLUSIVE = [["names", "waves"]]
+
+
+def _names_of(wave, names):
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigurationError(f"waves: the value of wave {wave} must be a list of server names; got {names!r}.",
+                                 remediation="Give waves as {wave: [name, ...]}, for example the hosts_by_wave "
+                                             "result of drs_wave_plan.")
+    return names
+
+
+def match_servers(connections, params, warn=None):
+    """drs_instance_match's body: match the servers named (or of every wave of params["waves"], in one read)
+    with their launch-into targets, the protection group's stored pairs as explicit pairs. Returns its result;
+    raises StepFailed with it when fail_on_unmatched and a server cannot be paired. warn(note) gets each note."""
+    # pairs imports this module (normalise): imported here, when a match runs.
+    from ansible_collections.elasticdr.orchestration.plugins.module_utils.pairs import check_protection_group
+
+    if params.get("protection_group"):
+        check_protection_group(params["protection_group"])
+    source_ec2 = connections.source_ec2() if params.get("source_region") else None
+    stored_pairs = None
+    if params.get("protection_group"):
+        stored = connections.state_store(params["table_prefix"]).get_pairs(params["protection_group"])
+        stored_pairs = {p["source_server_id"]: p["target_instance_id"] for p in stored if p.get("target_instance_id")}
+    matcher = InstanceMatcher(
+        connections.recovery_drs(), source_ec2, connections.recovery_ec2(), match_tag=params["match_tag"],
+        wave_tag=params["wave_tag"],
+        options={"require_stopped": params["require_stopped"],
+                 "require_same_private_ip": params["require_same_private_ip"],
+                 "fallback_to_drs_records": params["fallback_to_drs_records"]})
+    waves = None
+    names = params.get("names")
+    if params.get("waves") is not None:
+        waves = {str(wave): _names_of(wave, wave_names) for wave, wave_names in params["waves"].items()}
+        names = sorted({name for wave_names in waves.values() for name in wave_names})
+    result = matcher.match(names=names, source_server_ids=params.get("source_server_ids"),
+                           overrides=params.get("overrides") or {}, stored_pairs=stored_pairs).to_dict()
+    if waves is not None:
+        result["waves"] = split_by_group(result, waves)
+    for note in result["notes"]:
+        if warn:
+            warn(note)
+    problems = len(result["unmatched"]) + len(result["ambiguous"]) + len(result["invalid"])
+    if params["fail_on_unmatched"] and problems:
+        first = (result["unmatched"] + result["ambiguous"] + result["invalid"])[0]
+        error = InstanceMatchingError(
+            f"{problems} server(s) could not be paired with a valid launch-into target; first: "
+            f"{first.get('name') or first.get('source_server_id')}: "
+            f"{first.get('reason') or '; '.join(c['message'] for c in first.get('checks', []) if not c['passed'])}",
+            server=first.get("name") or first.get("source_server_id"))
+        raise StepFailed(error, dict(changed=False, **result))
+    return dict(changed=False, **result)

@@ -255,6 +255,19 @@ class StateStore:
                 out["servers"].setdefault(int(item["wave"]), {})[item["name"]] = item
         return out
 
+    def get_execution_waves(self, execution_id):
+        """{"execution": header or None, "waves": {wave: item}}: the record without its server items. A run reads
+        this before and after each wave; the server items, which grow with the estate, are read only for reports."""
+        table = self.tables["executions"]
+        out = {"execution": None, "waves": {}}
+        for item in self._query(table, "execution_id = :e AND record_key = :k", {":e": execution_id, ":k": EXECUTION_KEY}):
+            item["status"] = item.pop("execution_status", None)
+            out["execution"] = item
+        for item in self._query(table, "execution_id = :e AND begins_with(record_key, :w)",
+                                {":e": execution_id, ":w": "WAVE#"}):
+            out["waves"][int(item["wave"])] = item
+        return out
+
     def put_execution(self, record):
         item = dict(record, record_key=EXECUTION_KEY)
         if "status" in item:

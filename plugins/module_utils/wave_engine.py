@@ -23,6 +23,7 @@ docs/ARCHITECTURE.md shows where it sits.
 
 import time
 
+from ansible_collections.elasticdr.orchestration.plugins.module_utils import matching
 from ansible_collections.elasticdr.orchestration.plugins.module_utils import metrics
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.drill_cleanup import clean_up
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
@@ -33,8 +34,6 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_e
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_engine import FailbackWave
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import LaunchSettings
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import configure_servers
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching import InstanceMatcher
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching import split_by_group
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.pairs import check_protection_group
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import recover
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_summary import from_results
@@ -148,14 +147,12 @@ class WaveEngine:
 
     # plan
     def match(self, waves):
-        """{wave key: match result} for {wave key: [names]}, read in one pass over the estate."""
-        stored = self.store.get_pairs(self.options["protection_group"])
-        stored_pairs = {p["source_server_id"]: p["target_instance_id"] for p in stored if p.get("target_instance_id")}
-        source_ec2 = self.connections.source_ec2() if self.connections.source_region else None
-        matcher = InstanceMatcher(self.connections.recovery_drs(), source_ec2, self.connections.recovery_ec2())
-        names = sorted({name for wave_names in waves.values() for name in wave_names})
-        result = matcher.match(names=names, stored_pairs=stored_pairs).to_dict()
-        return split_by_group(result, waves)
+        """{wave key: match result} for {wave key: [names]}, read in one pass over the estate (drs_instance_match's
+        matcher, with the protection group's stored pairs)."""
+        params = {name: spec.get("default") for name, spec in matching.ARGUMENT_SPEC.items()}
+        params.update(waves=waves, protection_group=self.options["protection_group"],
+                      table_prefix=self.options["table_prefix"], source_region=self.connections.source_region)
+        return matching.match_servers(self.connections, params)["waves"]
 
     def configure(self, pairs):
         settings = LaunchSettings(launch_disposition=self.options["launch_disposition"])
@@ -182,7 +179,7 @@ class WaveEngine:
                 "changed": configured["changed"], "configured": configured["changed_count"]}
 
     def _statuses(self):
-        record = self.store.get_execution(self.options["execution_id"])
+        record = self.store.get_execution_waves(self.options["execution_id"])
         return {int(w): item.get("status") for w, item in record["waves"].items()}
 
     def run_wave(self, wave, names, prepared=None):

@@ -26,6 +26,8 @@ description:
   - If the primary region cannot be read (it may be the disaster), the module matches from what DRS
     recorded about each source server and says so in RV(notes).
   - The module only reads; it never changes anything.
+  - Its action plugin runs the matcher in the controller process (the plays run on a local connection), so a match
+    costs no module process (docs/ARCHITECTURE.md).
 author:
   - elasticdr maintainers (@elasticdr)
 options:
@@ -218,84 +220,16 @@ notes:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import InstanceMatchingError
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching import InstanceMatcher
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.matching import split_by_group
+from ansible_collections.elasticdr.orchestration.plugins.module_utils import matching
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.pairs import check_protection_group
-
-
-def match(module):
-    params = module.params
-    if params["protection_group"]:
-        check_protection_group(params["protection_group"])
-    connections = Connections(module)
-    source_ec2 = connections.source_ec2() if params["source_region"] else None
-    stored_pairs = None
-    if params["protection_group"]:
-        stored = connections.state_store(params["table_prefix"]).get_pairs(params["protection_group"])
-        stored_pairs = {p["source_server_id"]: p["target_instance_id"] for p in stored if p.get("target_instance_id")}
-    matcher = InstanceMatcher(
-        connections.recovery_drs(), source_ec2, connections.recovery_ec2(), match_tag=params["match_tag"],
-        wave_tag=params["wave_tag"],
-        options={"require_stopped": params["require_stopped"],
-                 "require_same_private_ip": params["require_same_private_ip"],
-                 "fallback_to_drs_records": params["fallback_to_drs_records"]})
-    waves = None
-    names = params["names"]
-    if params["waves"] is not None:
-        waves = {str(wave): _names_of(wave, wave_names) for wave, wave_names in params["waves"].items()}
-        names = sorted({name for wave_names in waves.values() for name in wave_names})
-    result = matcher.match(names=names, source_server_ids=params["source_server_ids"],
-                           overrides=params["overrides"], stored_pairs=stored_pairs).to_dict()
-    if waves is not None:
-        result["waves"] = split_by_group(result, waves)
-    for note in result["notes"]:
-        module.warn(note)
-    problems = len(result["unmatched"]) + len(result["ambiguous"]) + len(result["invalid"])
-    if params["fail_on_unmatched"] and problems:
-        first = (result["unmatched"] + result["ambiguous"] + result["invalid"])[0]
-        error = InstanceMatchingError(
-            f"{problems} server(s) could not be paired with a valid launch-into target; first: "
-            f"{first.get('name') or first.get('source_server_id')}: "
-            f"{first.get('reason') or '; '.join(c['message'] for c in first.get('checks', []) if not c['passed'])}",
-            server=first.get("name") or first.get("source_server_id"))
-        module.fail_json(msg=str(error), error=error.to_dict(), changed=False, **result)
-    return dict(changed=False, **result)
-
-
-def _names_of(wave, names):
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ConfigurationError(f"waves: the value of wave {wave} must be a list of server names; got {names!r}.",
-                                 remediation="Give waves as {wave: [name, ...]}, for example the hosts_by_wave "
-                                             "result of drs_wave_plan.")
-    return names
 
 
 def main():
-    module = AnsibleAWSModule(
-        argument_spec=argument_spec(
-            include_source_options=True,
-            names={"type": "list", "elements": "str"},
-            waves={"type": "dict"},
-            source_server_ids={"type": "list", "elements": "str"},
-            overrides={"type": "dict", "default": {}},
-            match_tag={"type": "str", "default": "Name"},
-            wave_tag={"type": "str", "default": "drs:wave"},
-            require_stopped={"type": "bool", "default": False},
-            require_same_private_ip={"type": "bool", "default": False},
-            fallback_to_drs_records={"type": "bool", "default": True},
-            fail_on_unmatched={"type": "bool", "default": False},
-            protection_group={"type": "str"},
-            table_prefix={"type": "str", "default": "drs-orchestration"},
-        ),
-        mutually_exclusive=[["names", "waves"]],
-        supports_check_mode=True,
-    )
-    run_module(module, match)
+    module = AnsibleAWSModule(argument_spec=argument_spec(include_source_options=True, **matching.ARGUMENT_SPEC),
+                              mutually_exclusive=matching.MUTUALLY_EXCLUSIVE, supports_check_mode=True)
+    run_module(module, lambda module_: matching.match_servers(Connections(module_), module_.params, warn=module_.warn))
 
 
 if __name__ == "__main__":

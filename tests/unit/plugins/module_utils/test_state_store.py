@@ -136,3 +136,17 @@ def test_failback_states(store):
     store.put_failback_states([{"protection_group": "shop", "source_server_id": f"s-0123456789abcde{i:02d}",
                                 "status": "REPLICATING"} for i in range(30)])
     assert len(store.get_failback_states("shop")) == 30
+
+
+def test_the_waves_of_an_execution_are_read_without_its_server_items(store):
+    store.put_execution({"execution_id": "ex-w", "protection_group": "pg", "status": "RUNNING"})
+    store.put_wave("ex-w", {"wave": 1, "status": "COMPLETED"})
+    store.put_wave("ex-w", {"wave": 2, "status": "RUNNING"})
+    store.put_servers("ex-w", 1, [{"name": f"s-{n:03d}", "launch_status": "LAUNCHED"} for n in range(30)])
+    waves = store.get_execution_waves("ex-w")
+    assert waves["execution"]["status"] == "RUNNING" and waves["execution"]["protection_group"] == "pg"
+    assert {w: i["status"] for w, i in waves["waves"].items()} == {1: "COMPLETED", 2: "RUNNING"}
+    assert "servers" not in waves
+    full = store.get_execution("ex-w")
+    assert full["execution"] == waves["execution"] and full["waves"] == waves["waves"] and len(full["servers"][1]) == 30
+    assert store.get_execution_waves("nothing") == {"execution": None, "waves": {}}
