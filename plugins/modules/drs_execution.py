@@ -91,48 +91,6 @@ options:
       - With O(state=wave), the registered result of M(elasticdr.orchestration.drs_ip_validate), which gives the
         recovered private IP of each server and whether it was preserved.
     type: dict
-  failback:
-    description:
-      - With O(state=wave) of a C(FAILBACK) execution, the registered results of the failback wave's steps (any of them
-        may be missing, skipped or failed). Server records are built from them, one C(failback-state) item per
-        original source server is written to the failback-state table, and, unless O(wave_status) is given, the wave's
-        status is worked out (COMPLETED when every server failed back into its original instance and kept its IP,
-        TIMED_OUT when waiting timed out, FAILED when none did, PARTIAL otherwise).
-    type: dict
-    suboptions:
-      found:
-        description: The result of M(elasticdr.orchestration.drs_failback_info).
-        type: dict
-      ip_before:
-        description: The result of M(elasticdr.orchestration.drs_ip_validate) on the original instances before any change.
-        type: dict
-      originals:
-        description: The result of M(elasticdr.orchestration.drs_failback_targets) that checked (and tagged) the originals.
-        type: dict
-      agent:
-        description: The result of M(elasticdr.orchestration.drs_agent_install).
-        type: dict
-      replication:
-        description: The result of M(elasticdr.orchestration.drs_reverse_replication) in the recovery region.
-        type: dict
-      targets:
-        description: The result of M(elasticdr.orchestration.drs_failback_targets) that paired the FAILBACK servers.
-        type: dict
-      recovery:
-        description: The result of M(elasticdr.orchestration.drs_recovery) of the failback launch.
-        type: dict
-      ip_after:
-        description: The result of M(elasticdr.orchestration.drs_ip_validate) on the original instances after the launch.
-        type: dict
-      reprotect:
-        description: The result of M(elasticdr.orchestration.drs_reverse_replication) that re-protected the originals.
-        type: dict
-      standby:
-        description: The result of M(elasticdr.orchestration.drs_failback_standby) that returned the recovery region to standby.
-        type: dict
-      failure:
-        description: The failed step, as C(task), C(msg) and C(error), when the wave stopped on a failure.
-        type: dict
   job_ids:
     description: With O(state=wave), the DRS jobs of the wave.
     type: list
@@ -238,11 +196,6 @@ counts:
   description: With O(state=wave), servers per outcome (launched, failed, ip_mismatches, not_matched, ...).
   returned: when state is wave
   type: dict
-failback_states:
-  description: With O(failback), the failback-state items as written (or as they would be written in check mode).
-  returned: when failback is given
-  type: list
-  elements: dict
 summary:
   description: With O(state=wave), a one-screen summary of the wave, a line per server.
   returned: when state is wave
@@ -258,7 +211,6 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.executions import ExecutionRecorder
-from ansible_collections.elasticdr.orchestration.plugins.module_utils import failback_record
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import argument_spec
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import run_module
@@ -297,27 +249,13 @@ def record(module):
         if params["match"] or params["recovery"] or params["ip_validation"]:
             servers, job_ids, tally, status = from_results(params["match"], params["recovery"],
                                                            params["ip_validation"], servers, job_ids, tally, status)
-        failback = None
-        if params["failback"]:
-            failback = failback_record.build(check_mode=module.check_mode, **params["failback"])
-            servers = (servers or []) + failback["servers"]
-            job_ids = job_ids or sorted(set(((params["failback"].get("recovery") or {}).get("started_jobs") or [])
-                                            + ((params["failback"].get("recovery") or {}).get("adopted_jobs") or [])))
-            tally, status = tally or failback["counts"], status or failback["status"]
         if params["wave"] is None or not status:
-            raise ConfigurationError("wave and wave_status (or match/recovery/ip_validation or failback results) are "
+            raise ConfigurationError("wave and wave_status (or match/recovery/ip_validation results) are "
                                      "required with state=wave.")
-        error = params["error"] or (failback or {}).get("error")
+        error = params["error"]
         result = recorder.record_wave_end(params["wave"], status, servers=servers, job_ids=job_ids, error=error,
                                           lease_seconds=params["lease_seconds"], counts=tally,
                                           next_wave=params["next_wave"])
-        if failback is not None:
-            states = failback_record.state_items(failback["states"], params["protection_group"], params["execution_id"])
-            if not module.check_mode:
-                store.put_failback_states(states)
-            result["failback_states"] = states
-            result["summary"] = failback_record.summary_lines(params["wave"], status, failback["servers"], tally,
-                                                              check_mode=module.check_mode)
         return result
     if not params["status"]:
         raise ConfigurationError("status is required with state=finished.")
@@ -346,12 +284,6 @@ def main():
             match={"type": "dict"},
             recovery={"type": "dict"},
             ip_validation={"type": "dict"},
-            failback={"type": "dict", "options": {
-                "found": {"type": "dict"}, "ip_before": {"type": "dict"}, "originals": {"type": "dict"},
-                "agent": {"type": "dict"}, "replication": {"type": "dict"}, "targets": {"type": "dict"},
-                "recovery": {"type": "dict"}, "ip_after": {"type": "dict"}, "reprotect": {"type": "dict"},
-                "standby": {"type": "dict"},
-                "failure": {"type": "dict"}}},
             job_ids={"type": "list", "elements": "str"},
             counts={"type": "dict"},
             status={"type": "str", "choices": ["COMPLETED", "PARTIAL", "FAILED", "TIMED_OUT", "CANCELLED"]},

@@ -46,7 +46,7 @@ drs_launch_config       | post_launch_enabled           | test_drs_launch_config
 drs_launch_config       | validate_targets              | test_drs_launch_config.py::test_every_setting_lands_in_the_launch_configuration
 drs_launch_config       | from_template                 | test_drs_launch_template.py::test_template_check_diff_apply_idempotent_then_failback_servers_need_no_call
 drs_launch_config       | from_template                 | test_drs_launch_template.py::test_refusals_come_before_any_change
-drs_launch_config       | from_template                 | test_failback_playbook.py::test_multi_wave_failback_end_to_end_check_and_resume
+drs_launch_config       | from_template                 | test_failback_playbook.py::test_multi_wave_failback_end_to_end_check_and_resume (through drs_wave: launch_config.configure_servers, which the module is a face of)
 drs_launch_config       | template                      | test_drs_launch_template.py::test_template_check_diff_apply_idempotent_then_failback_servers_need_no_call
 drs_launch_config       | template                      | test_drs_launch_template.py::test_refusals_come_before_any_change
 drs_launch_template     | template_id                   | test_drs_launch_template.py::test_refusals_come_before_any_change
@@ -75,15 +75,14 @@ drs_recovery            | return_after                  | test_drs_recovery.py::
 drs_recovery            | validate_ips                  | test_drs_recovery.py::test_ips_checked_in_the_same_run_and_progress_shown_between_waits
 drs_recovery            | validate_ips                  | test_drs_recovery.py::test_return_after_returns_waiting_and_a_missing_expected_ip_is_refused_before_any_change
 drs_recovery            | record                        | test_drs_recovery.py::test_the_run_that_sees_the_jobs_end_records_the_wave
-drs_recovery            | record                        | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
 drs_reverse_replication | recovery_instance_ids         | test_drs_reverse_replication.py::test_reverse_replication_until_ready
 drs_reverse_replication | recovery_instance_ids         | test_drs_reverse_replication.py::test_reverse_replication_no_wait_timeout_and_refusals
 drs_reverse_replication | wait                          | test_drs_reverse_replication.py::test_reverse_replication_no_wait_timeout_and_refusals
 drs_reverse_replication | lag_threshold                 | test_drs_reverse_replication.py::test_reverse_replication_until_ready
 drs_reverse_replication | wait_timeout                  | test_drs_reverse_replication.py::test_reverse_replication_no_wait_timeout_and_refusals
 drs_reverse_replication | poll_interval                 | test_drs_reverse_replication.py::test_reverse_replication_until_ready
-drs_reverse_replication | execution_id                  | test_failback_playbook.py::test_rerun_after_the_last_change_of_a_wave_before_its_record_finishes_without_waiting
-drs_reverse_replication | wave                          | test_failback_playbook.py::test_rerun_after_the_last_change_of_a_wave_before_its_record_finishes_without_waiting
+drs_reverse_replication | execution_id                  | test_failback_playbook.py::test_rerun_after_the_last_change_of_a_wave_before_its_record_finishes_without_waiting (through drs_wave: failback_steps.reverse_replication)
+drs_reverse_replication | wave                          | test_failback_playbook.py::test_rerun_after_the_last_change_of_a_wave_before_its_record_finishes_without_waiting (through drs_wave: failback_steps.reverse_replication)
 drs_reverse_replication | source_region                 | test_drs_reverse_replication.py::test_reverse_replication_no_wait_timeout_and_refusals
 drs_reverse_replication | source_region                 | test_drs_reverse_replication.py::test_reverse_replication_until_ready
 drs_reverse_replication | source_role_arn               | test_cross_account.py::test_source_role_for_primary_region_reads
@@ -155,14 +154,13 @@ drs_execution_info      | aws_config                    | NOT VERIFIABLE: no bot
 drs_execution_info      | render                        | test_report_playbook.py::test_report_of_a_completed_failover
 drs_execution_info      | render                        | test_report_playbook.py::test_report_escapes_html_from_the_record
 drs_execution_info      | render                        | test_report_playbook.py::test_report_refuses_a_missing_or_unknown_execution (not with status)
-drs_drill_cleanup       | servers                       | test_drill_playbooks.py::test_drill_then_cleanup_by_wave_idempotent_and_recorded (drs_instance_match results)
 drs_drill_cleanup       | servers                       | test_drill_playbooks.py::test_drill_cleanup_module_choices_refusals_and_check_mode
 drs_drill_cleanup       | non_drill_instances           | test_drill_playbooks.py::test_drill_cleanup_module_choices_refusals_and_check_mode
 drs_drill_cleanup       | non_drill_instances           | test_drill_playbooks.py::test_cleanup_refuses_a_real_recovery_before_any_change
 drs_drill_cleanup       | target_role_arn               | test_drill_playbooks.py::test_drill_cleanup_in_another_account
 drs_drill_cleanup       | external_id                   | test_drill_playbooks.py::test_drill_cleanup_in_another_account
 drs_drill_cleanup       | require_external_id           | test_drill_playbooks.py::test_drill_cleanup_in_another_account
-drs_drill_cleanup       | region                        | test_drill_playbooks.py::test_drill_then_cleanup_by_wave_idempotent_and_recorded (from the role's module_defaults)
+drs_drill_cleanup       | region                        | test_drill_playbooks.py::test_drill_cleanup_module_choices_refusals_and_check_mode
 drs_state_tables        | table_prefix                  | test_state_tables.py::test_missing_tables_are_named
 drs_state_tables        | ensure_ttl                    | test_state_tables.py::test_ttl_switched_off_is_turned_back_on
 drs_metrics             | protection_group              | test_metrics.py::test_wave_metrics_are_published_per_wave_and_per_protection_group
@@ -194,8 +192,6 @@ drs_execution           | servers                       | test_drs_execution.py:
 drs_execution           | match                         | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
 drs_execution           | recovery                      | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
 drs_execution           | ip_validation                 | test_failover_playbook.py::test_multi_wave_failover_resume_and_lock
-drs_execution           | failback                      | test_failback_playbook.py::test_multi_wave_failback_end_to_end_check_and_resume
-drs_execution           | failback                      | test_failback_playbook.py::test_ip_mismatch_blocks_the_wave_before_any_stop_or_launch
 drs_execution           | job_ids                       | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
 drs_execution           | counts                        | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
 drs_execution           | status                        | test_drs_execution.py::test_execution_lifecycle_resume_and_lock
@@ -249,22 +245,22 @@ drs_wave_plan           | hosts                         | test_failover_playbook
 drs_wave_plan           | only                          | test_preflight_playbook.py::test_waves_over_the_quotas_fail (drs_waves)
 drs_wave_plan           | only                          | test_drill_playbooks.py::test_drill_then_cleanup_by_wave_idempotent_and_recorded (drs_waves)
 drs_agent_install       | servers                       | test_failback_modules.py::test_agent_install_check_mode_timeout_and_refusals
-drs_agent_install       | servers                       | test_failback_playbook.py::test_untagged_originals_then_agent_failure_then_the_same_execution_resumes
+drs_agent_install       | servers                       | test_failback_playbook.py::test_untagged_originals_then_agent_failure_then_the_same_execution_resumes (through drs_wave: failback_steps.install_agents)
 drs_agent_install       | wait_timeout                  | test_failback_modules.py::test_agent_install_check_mode_timeout_and_refusals (SSM executionTimeout)
 drs_agent_install       | poll_interval                 | test_failback_modules.py::test_agent_install_check_mode_timeout_and_refusals (refused when not > 0)
 drs_failback_info       | names                         | test_failback_modules.py::test_failback_info_from_drs_and_from_the_record
-drs_failback_info       | names                         | test_failback_playbook.py::test_multi_wave_failback_end_to_end_check_and_resume
-drs_failback_info       | failover_execution_id         | test_failback_playbook.py::test_ip_mismatch_blocks_the_wave_before_any_stop_or_launch
+drs_failback_info       | names                         | test_failback_playbook.py::test_multi_wave_failback_end_to_end_check_and_resume (through drs_wave: failback_steps.find_failback)
+drs_failback_info       | failover_execution_id         | test_failback_playbook.py::test_ip_mismatch_blocks_the_wave_before_any_stop_or_launch (through drs_wave: failback_steps.find_failback)
 drs_failback_info       | failover_execution_id         | test_failback_modules.py::test_failback_info_from_drs_and_from_the_record
 drs_failback_info       | protection_group              | test_failback_modules.py::test_failback_info_from_drs_and_from_the_record
 drs_failback_info       | table_prefix                  | test_failback_modules.py::test_failback_info_from_drs_and_from_the_record
 drs_failback_targets    | servers                       | test_failback_modules.py::test_failback_targets_tag_or_refuse_and_pairing
-drs_failback_targets    | servers                       | test_failback_playbook.py::test_multi_wave_failback_end_to_end_check_and_resume
+drs_failback_targets    | servers                       | test_failback_playbook.py::test_multi_wave_failback_end_to_end_check_and_resume (through drs_wave: failback_steps.prepare_originals)
 drs_failback_targets    | tag                           | test_failback_modules.py::test_failback_targets_tag_or_refuse_and_pairing
-drs_failback_targets    | tag                           | test_failback_playbook.py::test_untagged_originals_then_agent_failure_then_the_same_execution_resumes
+drs_failback_targets    | tag                           | test_failback_playbook.py::test_untagged_originals_then_agent_failure_then_the_same_execution_resumes (through drs_wave: failback_steps.prepare_originals)
 drs_failback_targets    | require_failback_servers      | test_failback_modules.py::test_failback_targets_tag_or_refuse_and_pairing
 drs_failback_standby    | servers                       | test_failback_modules.py::test_failback_standby_check_mode_halves_refusal_and_idempotence
-drs_failback_standby    | servers                       | test_failback_playbook.py::test_multi_wave_failback_end_to_end_check_and_resume
+drs_failback_standby    | servers                       | test_failback_playbook.py::test_multi_wave_failback_end_to_end_check_and_resume (through drs_wave: failback_steps.return_to_standby)
 drs_failback_standby    | stop_replication              | test_failback_modules.py::test_failback_standby_check_mode_halves_refusal_and_idempotence
 drs_failback_standby    | stop_instances                | test_failback_modules.py::test_failback_standby_check_mode_halves_refusal_and_idempotence
 drs_failback_standby    | stop_instances                | test_cross_account.py::test_source_role_for_primary_region_reads
