@@ -36,12 +36,6 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_con
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import configure_servers
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import recover
 
-# The failback's own options, with their defaults (drs_wave documents them).
-FAILBACK_DEFAULTS = {
-    "failover_execution_id": None, "lag_threshold": 60.0, "replication_timeout": 7200, "install_agent": False,
-    "agent_timeout": 900, "tag_originals": True, "failback_launch_template": True, "standby_after_failback": True,
-    "wait_reprotect": False,
-}
 # The steps, by the names their failures are reported with ("Wave 1 ended FAILED at ...").
 STEP_NAMES = {
     "find": "Find what the failover left for wave {wave}",
@@ -61,7 +55,7 @@ STEP_NAMES = {
 
 class FailbackWave:
     """engine: the WaveEngine of the run (its connections act in the recovery region, with the primary region as
-    their source; its options have FAILBACK_DEFAULTS too)."""
+    their source; its options are drs_wave's)."""
 
     def __init__(self, engine):
         self.engine = engine
@@ -176,7 +170,7 @@ class FailbackWave:
         record["failback_states"] = states
         record["summary"] = failback_record.summary_lines(wave, status, built["servers"], tally,
                                                           check_mode=self.check_mode)
-        self.engine.publish(wave, record, None, "FAILBACK")
+        self.engine.publish(wave, record, None)
         outcome = self.engine.outcome(wave, record, None, results.get("recovery"), changed=True)
         outcome["steps"] = results
         if status != "COMPLETED":

@@ -434,6 +434,7 @@ def match_servers(connections, params, warn=None):
     raises StepFailed with it when fail_on_unmatched and a server cannot be paired. warn(note) gets each note."""
     # pairs imports this module (normalise): imported here, when a match runs.
     from ansible_collections.elasticdr.orchestration.plugins.module_utils.pairs import check_protection_group
+    from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_summary import problems_of
 
     if params.get("protection_group"):
         check_protection_group(params["protection_group"])
@@ -460,11 +461,11 @@ def match_servers(connections, params, warn=None):
     for note in result["notes"]:
         if warn:
             warn(note)
-    problems = len(result["unmatched"]) + len(result["ambiguous"]) + len(result["invalid"])
+    problems = problems_of(result)
     if params["fail_on_unmatched"] and problems:
-        first = (result["unmatched"] + result["ambiguous"] + result["invalid"])[0]
+        first = problems[0]
         error = InstanceMatchingError(
-            f"{problems} server(s) could not be paired with a valid launch-into target; first: "
+            f"{len(problems)} server(s) could not be paired with a valid launch-into target; first: "
             f"{first.get('name') or first.get('source_server_id')}: "
             f"{first.get('reason') or '; '.join(c['message'] for c in first.get('checks', []) if not c['passed'])}",
             server=first.get("name") or first.get("source_server_id"))

@@ -30,33 +30,54 @@ from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import DROrchestrationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import StepFailed
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.executions import ExecutionRecorder
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_engine import FAILBACK_DEFAULTS
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.failback_engine import FailbackWave
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import LaunchSettings
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.launch_config import configure_servers
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.pairs import check_protection_group
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.recovery import recover
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_summary import from_results
+from ansible_collections.elasticdr.orchestration.plugins.module_utils.wave_summary import problems_of
 
-MODES = ("failover", "drill", "failback", "drill_cleanup")
+# The options of drs_wave, beside the connection and cross-account ones (module_support.argument_spec): one spec
+# for the module and its action plugin.
+ARGUMENT_SPEC = {
+    "mode": {"type": "str", "choices": ["failover", "drill", "failback", "drill_cleanup"], "default": "failover"},
+    "protection_group": {"type": "str", "required": True},
+    "table_prefix": {"type": "str", "default": "drs-orchestration"},
+    "execution_id": {"type": "str", "required": True},
+    "waves": {"type": "dict", "required": True},
+    "wave": {"type": "int"},
+    "prepared": {"type": "dict"},
+    "approve_each_wave": {"type": "bool", "default": False},
+    "allow_partial_wave": {"type": "bool", "default": False},
+    "launch_disposition": {"type": "str", "choices": ["STARTED", "STOPPED"], "default": "STARTED"},
+    "servers_per_job": {"type": "int", "default": 100},
+    "poll_interval": {"type": "float", "default": 30},
+    "wait_timeout": {"type": "int", "default": 3600},
+    "expect_source_ip": {"type": "bool", "default": False},
+    "lease_seconds": {"type": "int", "default": 7200},
+    "publish_metrics": {"type": "bool", "default": False},
+    "metrics_namespace": {"type": "str", "default": "ElasticDR/Orchestration"},
+    "failover_execution_id": {"type": "str"},
+    "lag_threshold": {"type": "float", "default": 60},
+    "replication_timeout": {"type": "int", "default": 7200},
+    "install_agent": {"type": "bool", "default": False},
+    "agent_timeout": {"type": "int", "default": 900},
+    "tag_originals": {"type": "bool", "default": True},
+    "failback_launch_template": {"type": "bool", "default": True},
+    "standby_after_failback": {"type": "bool", "default": True},
+    "wait_reprotect": {"type": "bool", "default": False},
+    "cleanup_non_drill": {"type": "str", "choices": ["refuse", "skip", "clean"], "default": "refuse"},
+}
+MODES = tuple(ARGUMENT_SPEC["mode"]["choices"])
 EXECUTION_TYPES = {"failover": "FAILOVER", "drill": "DRILL", "failback": "FAILBACK", "drill_cleanup": "DRILL_CLEANUP"}
 # A progress line at least this often while a wave waits, even when its counts do not change.
 PROGRESS_SECONDS = 30.0
 
-# The engine's options, with their defaults (drs_wave documents them).
-DEFAULTS = {
-    "mode": "failover", "protection_group": None, "table_prefix": "drs-orchestration", "execution_id": None,
-    "run_waves": None, "approve_each_wave": False, "allow_partial_wave": False, "launch_disposition": "STARTED",
-    "servers_per_job": 100, "poll_interval": 30.0, "wait_timeout": 3600, "expect_source_ip": False,
-    "lease_seconds": 7200, "publish_metrics": False, "metrics_namespace": "ElasticDR/Orchestration",
-    "cleanup_non_drill": "refuse",
-}
-DEFAULTS.update(FAILBACK_DEFAULTS)
-
-
-def problems_of(match):
-    """The entries of a match result that are not valid pairs: unmatched, ambiguous and invalid."""
-    return (match.get("unmatched") or []) + (match.get("ambiguous") or []) + (match.get("invalid") or [])
+# The engine's options and their defaults: drs_wave's, but the run's plan (waves, wave, prepared), which are the
+# arguments of WaveEngine's methods, and with the run's waves in ascending order (run_waves).
+DEFAULTS = {name: spec.get("default") for name, spec in ARGUMENT_SPEC.items() if name not in ("waves", "wave", "prepared")}
+DEFAULTS["run_waves"] = None
 
 
 def names_of(entries):
@@ -222,16 +243,11 @@ class WaveEngine:
                 self.configure(match["pairs"])
             recovery = self._recover(wave, match["pairs"])
         # verify and record
+        servers, job_ids, tally, status = from_results(match, recovery, (recovery or {}).get("ip_validation"))
         if recovery is not None and recovery["timed_out"]:
-            servers, job_ids, tally, _status = from_results(match, recovery, recovery.get("ip_validation"))
-            record = recorder.record_wave_end(wave, "TIMED_OUT", servers=servers, job_ids=job_ids,
-                                              lease_seconds=options["lease_seconds"], counts=tally,
-                                              next_wave=following)
-        else:
-            servers, job_ids, tally, status = from_results(match, recovery, (recovery or {}).get("ip_validation"))
-            record = recorder.record_wave_end(wave, status, servers=servers, job_ids=job_ids,
-                                              lease_seconds=options["lease_seconds"], counts=tally,
-                                              next_wave=following)
+            status = "TIMED_OUT"
+        record = recorder.record_wave_end(wave, status, servers=servers, job_ids=job_ids,
+                                          lease_seconds=options["lease_seconds"], counts=tally, next_wave=following)
         self.publish(wave, record, match)
         # The wave is recorded (or, in check mode, would be) whatever its launches did.
         return self.outcome(wave, record, match, recovery, changed=True)
@@ -242,7 +258,7 @@ class WaveEngine:
         section 4). Every server the match found is cleaned up, paired or not: a drill instance must not outlive
         a pairing problem."""
         match = self.match({str(wave): names})[str(wave)]
-        servers = match["pairs"] + match["invalid"] + match["unmatched"] + match["ambiguous"]
+        servers = match["pairs"] + problems_of(match)
         try:
             result = clean_up(self.connections, {"servers": servers,
                                                  "non_drill_instances": self.options["cleanup_non_drill"]},
@@ -292,15 +308,14 @@ class WaveEngine:
         result["wait_seconds"] = round(self.clock() - begin, 1)
         return result
 
-    def publish(self, wave, record, match, execution_type=None):
+    def publish(self, wave, record, match):
         """Monitoring must never stop a recovery: a publishing failure is shown and the run goes on."""
         if not self.options["publish_metrics"]:
             return None
         try:
             cloudwatch = metrics.CloudWatchClient(self.connections.client("cloudwatch"))
             return metrics.publish(cloudwatch, self.options["metrics_namespace"], self.options["protection_group"],
-                                   execution_type or EXECUTION_TYPES[self.options["mode"]], record, wave=wave,
-                                   match=match,
+                                   EXECUTION_TYPES[self.options["mode"]], record, wave=wave, match=match,
                                    check_mode=self.check_mode)
         except Exception as error:  # pylint: disable=broad-exception-caught
             self.show(f"wave {wave}: the CloudWatch metrics were not published ({error}); the run goes on")
@@ -317,39 +332,6 @@ class WaveEngine:
         if failed:
             outcome["msg"] = end_message(wave, status, self.options["execution_id"], match, blocked)
         return outcome
-
-
-# The options of drs_wave, beside the connection and cross-account ones (module_support.argument_spec): one spec
-# for the module and its action plugin.
-ARGUMENT_SPEC = {
-    "mode": {"type": "str", "choices": ["failover", "drill", "failback", "drill_cleanup"], "default": "failover"},
-    "protection_group": {"type": "str", "required": True},
-    "table_prefix": {"type": "str", "default": "drs-orchestration"},
-    "execution_id": {"type": "str", "required": True},
-    "waves": {"type": "dict", "required": True},
-    "wave": {"type": "int"},
-    "prepared": {"type": "dict"},
-    "approve_each_wave": {"type": "bool", "default": False},
-    "allow_partial_wave": {"type": "bool", "default": False},
-    "launch_disposition": {"type": "str", "choices": ["STARTED", "STOPPED"], "default": "STARTED"},
-    "servers_per_job": {"type": "int", "default": 100},
-    "poll_interval": {"type": "float", "default": 30},
-    "wait_timeout": {"type": "int", "default": 3600},
-    "expect_source_ip": {"type": "bool", "default": False},
-    "lease_seconds": {"type": "int", "default": 7200},
-    "publish_metrics": {"type": "bool", "default": False},
-    "metrics_namespace": {"type": "str", "default": "ElasticDR/Orchestration"},
-    "failover_execution_id": {"type": "str"},
-    "lag_threshold": {"type": "float", "default": 60},
-    "replication_timeout": {"type": "int", "default": 7200},
-    "install_agent": {"type": "bool", "default": False},
-    "agent_timeout": {"type": "int", "default": 900},
-    "tag_originals": {"type": "bool", "default": True},
-    "failback_launch_template": {"type": "bool", "default": True},
-    "standby_after_failback": {"type": "bool", "default": True},
-    "wait_reprotect": {"type": "bool", "default": False},
-    "cleanup_non_drill": {"type": "str", "choices": ["refuse", "skip", "clean"], "default": "refuse"},
-}
 
 
 def run(connections, params, check_mode=False, show=None):

@@ -55,13 +55,17 @@ def wave_servers(pairs=None, unmatched=None, recovery=None, ip_results=None):
     return out
 
 
+def problems_of(match):
+    """The entries of a match result (drs_instance_match) that are not valid pairs: unmatched, ambiguous, invalid."""
+    return (match.get("unmatched") or []) + (match.get("ambiguous") or []) + (match.get("invalid") or [])
+
+
 def from_results(match=None, recovery=None, ip_validation=None, servers=None, job_ids=None, tally=None, status=None):
     """(servers, job_ids, counts, status) of a failover or drill wave from what its modules returned: the match
     (drs_instance_match), the recovery (drs_recovery) and the IP check (its ip_validation). Values given are kept;
     the others are computed."""
     match, recovery = match or {}, recovery or {}
-    problems = (match.get("unmatched") or []) + (match.get("ambiguous") or []) + (match.get("invalid") or [])
-    servers = (servers or []) + wave_servers(match.get("pairs"), problems, recovery.get("servers"),
+    servers = (servers or []) + wave_servers(match.get("pairs"), problems_of(match), recovery.get("servers"),
                                              (ip_validation or {}).get("results"))
     job_ids = job_ids or sorted(set((recovery.get("started_jobs") or []) + (recovery.get("adopted_jobs") or [])))
     tally = tally or wave_counts(servers)

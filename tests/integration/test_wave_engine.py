@@ -4,30 +4,14 @@ a blocked wave recorded with the servers at fault and nothing changed, check mod
 import pytest
 
 from ansible_collections.elasticdr.orchestration.plugins.module_utils import wave_engine
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.connection import AWSConnector
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.connection import RoleCredentialCache
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.exceptions import ConfigurationError
 from ansible_collections.elasticdr.orchestration.plugins.module_utils.executions import ExecutionRecorder
-from ansible_collections.elasticdr.orchestration.plugins.module_utils.module_support import Connections
 from simlib import PRIMARY, RECOVERY, small_estate
 
-from .helpers import (assert_no_mutation, fail_over_directly, instance, jobs, launch_config, launch_into_id, mutating,
-                      state_tables)
+from .helpers import (assert_no_mutation, engine_connections, fail_over_directly, instance, jobs, launch_config,
+                      launch_into_id, mutating, state_tables, waves_of)
 
 GROUP = "shop"
-
-
-def connections(sim):
-    connector = AWSConnector(region=RECOVERY, endpoint_url=sim.url, cache=RoleCredentialCache(),
-                             connect_kwargs={"aws_access_key_id": "testing", "aws_secret_access_key": "testing"})
-    return Connections(None, params={"source_region": PRIMARY}, connector=connector)
-
-
-def by_wave(summary):
-    waves = {}
-    for name, server in summary["servers"].items():
-        waves.setdefault(int(server["wave"]), []).append(name)
-    return {w: sorted(n) for w, n in waves.items()}
 
 
 def started(store, execution_id, execution_type="FAILOVER", waves=(1, 2), first_running=True):
@@ -46,12 +30,12 @@ def params(execution_id, waves, **extra):
 
 def test_failover_of_two_waves_prepared_together_and_recorded(sim):
     summary = sim.load_estate(small_estate(4, 2))
-    waves = by_wave(summary)
+    waves = waves_of(summary)
     store = state_tables(sim)
     started(store, "ex-engine-1")
     before = {n: instance(sim, s["target_instance_id"]) for n, s in summary["servers"].items()}
     lines = []
-    conn = connections(sim)
+    conn = engine_connections(sim)
 
     prepared = wave_engine.run(conn, params("ex-engine-1", waves), show=lines.append)
     assert sorted(prepared["waves"]) == ["1", "2"] and prepared["blocked"] == {}
@@ -99,12 +83,12 @@ def test_failover_of_two_waves_prepared_together_and_recorded(sim):
 
 def test_a_wave_with_an_unmatched_server_is_recorded_failed_and_changes_nothing(sim):
     summary = sim.load_estate(small_estate(3, 1))
-    waves = by_wave(summary)
+    waves = waves_of(summary)
     waves[1] = waves[1] + ["ghost-01"]
     store = state_tables(sim)
     started(store, "ex-engine-2", waves=(1,))
     sim.clear_requests()
-    outcome = wave_engine.run(connections(sim), params("ex-engine-2", waves, wave=1))
+    outcome = wave_engine.run(engine_connections(sim), params("ex-engine-2", waves, wave=1))
     assert outcome["failed"] is True and outcome["blocked"] is True and outcome["wave_status"] == "FAILED"
     assert "ghost-01" in outcome["msg"] and "drs_allow_partial_wave" in outcome["msg"]
     assert "-e drs_execution_id=ex-engine-2" in outcome["msg"]
@@ -115,18 +99,18 @@ def test_a_wave_with_an_unmatched_server_is_recorded_failed_and_changes_nothing(
     assert jobs(sim) == []
 
     # Allowed to go ahead partially, the others are recovered and the wave is PARTIAL.
-    partial = wave_engine.run(connections(sim), params("ex-engine-2", waves, wave=1, allow_partial_wave=True))
+    partial = wave_engine.run(engine_connections(sim), params("ex-engine-2", waves, wave=1, allow_partial_wave=True))
     assert partial["wave_status"] == "PARTIAL" and partial["counts"]["launched"] == 3
     assert partial["counts"]["not_matched"] == 1
 
 
 def test_check_mode_predicts_the_wave_and_makes_no_mutating_call(sim):
     summary = sim.load_estate(small_estate(3, 1))
-    waves = by_wave(summary)
+    waves = waves_of(summary)
     store = state_tables(sim)
     started(store, "ex-engine-3", waves=(1,))
     sim.clear_requests()
-    conn = connections(sim)
+    conn = engine_connections(sim)
     prepared = wave_engine.run(conn, params("ex-engine-3", waves), check_mode=True)
     assert prepared["changed"] is True and prepared["configured"] == 3
     outcome = wave_engine.run(conn, params("ex-engine-3", waves, wave=1, prepared=prepared), check_mode=True)
@@ -140,10 +124,10 @@ def test_check_mode_predicts_the_wave_and_makes_no_mutating_call(sim):
 
 def test_a_drill_wave_launches_drill_jobs(sim):
     summary = sim.load_estate(small_estate(2, 1))
-    waves = by_wave(summary)
+    waves = waves_of(summary)
     store = state_tables(sim)
     started(store, "ex-engine-4", execution_type="DRILL", waves=(1,))
-    outcome = wave_engine.run(connections(sim), params("ex-engine-4", waves, wave=1, mode="drill"))
+    outcome = wave_engine.run(engine_connections(sim), params("ex-engine-4", waves, wave=1, mode="drill"))
     assert outcome["wave_status"] == "COMPLETED"
     (job,) = jobs(sim)
     assert job["initiatedBy"] == "START_DRILL" and job["tags"]["elasticdr:mode"] == "drill"
@@ -158,22 +142,21 @@ def test_a_drill_wave_launches_drill_jobs(sim):
 def test_bad_input_is_refused_before_any_call(sim, bad, fragment):
     sim.clear_requests()
     with pytest.raises(ConfigurationError) as caught:
-        wave_engine.run(connections(sim), dict(params("ex-engine-5", {1: ["db-01"]}), **bad))
+        wave_engine.run(engine_connections(sim), dict(params("ex-engine-5", {1: ["db-01"]}), **bad))
     assert fragment in str(caught.value)
     assert sim.requests() == []
 
 
-def test_the_documented_modes_are_the_engines():
-    assert wave_engine.ARGUMENT_SPEC["mode"]["choices"] == list(wave_engine.MODES)
-    assert set(wave_engine.EXECUTION_TYPES) == set(wave_engine.MODES)
+def test_every_documented_mode_has_an_execution_type():
+    assert set(wave_engine.EXECUTION_TYPES) == set(wave_engine.ARGUMENT_SPEC["mode"]["choices"])
 
 
 def test_options_of_a_failover_wave_reach_aws(sim):
     summary = sim.load_estate(small_estate(2, 1))
-    waves = by_wave(summary)
+    waves = waves_of(summary)
     store = state_tables(sim)
     started(store, "ex-engine-6", waves=(1,))
-    conn = connections(sim)
+    conn = engine_connections(sim)
     prepared = wave_engine.run(conn, params("ex-engine-6", waves, launch_disposition="STOPPED"))
     for server in summary["servers"].values():
         assert launch_config(sim, server["source_server_id"])["launchDisposition"] == "STOPPED"
@@ -191,10 +174,10 @@ def test_options_of_a_failover_wave_reach_aws(sim):
 
 def test_approval_keeps_the_next_wave_from_being_recorded_running(sim):
     summary = sim.load_estate(small_estate(2, 2))
-    waves = by_wave(summary)
+    waves = waves_of(summary)
     store = state_tables(sim)
     started(store, "ex-engine-7", waves=(1, 2))
-    outcome = wave_engine.run(connections(sim), params("ex-engine-7", waves, wave=1, approve_each_wave=True))
+    outcome = wave_engine.run(engine_connections(sim), params("ex-engine-7", waves, wave=1, approve_each_wave=True))
     assert outcome["wave_status"] == "COMPLETED" and outcome["next_wave_running"] is None
     assert 2 not in store.get_execution("ex-engine-7")["waves"]
 
@@ -208,10 +191,10 @@ def _failed_over(sim, servers=2):
 
 def test_a_failback_wave_through_the_engine(sim):
     summary, store, failover_id = _failed_over(sim)
-    waves = by_wave(summary)
+    waves = waves_of(summary)
     started(store, "ex-engine-fb", execution_type="FAILBACK", waves=(1,), first_running=False)
     lines = []
-    outcome = wave_engine.run(connections(sim), params("ex-engine-fb", waves, wave=1, mode="failback",
+    outcome = wave_engine.run(engine_connections(sim), params("ex-engine-fb", waves, wave=1, mode="failback",
                                                        failover_execution_id=failover_id), show=lines.append)
     assert outcome["wave_status"] == "COMPLETED", outcome["summary"]
     assert outcome["summary"][0].startswith("Wave 1: COMPLETED - 2/2 failed back")
@@ -228,9 +211,9 @@ def test_a_failback_wave_through_the_engine(sim):
 
 def test_failback_options_reach_their_steps(sim):
     summary, store, failover_id = _failed_over(sim)
-    waves = by_wave(summary)
+    waves = waves_of(summary)
     started(store, "ex-engine-fb2", execution_type="FAILBACK", waves=(1,), first_running=False)
-    conn = connections(sim)
+    conn = engine_connections(sim)
     # agent_timeout reaches the agent installation, which refuses 0 before sending anything.
     refused = wave_engine.run(conn, params("ex-engine-fb2", waves, wave=1, mode="failback", install_agent=True,
                                            agent_timeout=0))
