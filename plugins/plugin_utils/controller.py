@@ -55,9 +55,7 @@ class ControllerStep(ActionBase):
             result.update(self.step(connections, params, bool(self._task.check_mode)))
         except StepFailed as failure:
             result.update(failure.result, failed=True, msg=str(failure.error), error=failure.error.to_dict())
-        except DROrchestrationError as error:
-            result.update(failed=True, msg=str(error), error=error.to_dict())
-        except DRSAPIError as error:
+        except (DROrchestrationError, DRSAPIError) as error:
             result.update(failed=True, msg=str(error), error=error.to_dict())
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
             result.update(failed=True, msg=f"AWS call failed: {error}")
